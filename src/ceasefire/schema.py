@@ -1,0 +1,219 @@
+"""The summary contract: Pydantic models of SCHEMA.md (schema version 1).
+
+Field names and enumeration values are fixed by `shared/docs/SCHEMA.md`; gold labels written
+outside this repository use them. Descriptions are written for the model to read: they are
+sent to it inside the JSON schema of each section call.
+
+Inside each item, `evidence` comes first. Constrained decoding writes properties in schema
+order, so the model first copies a span of the article and then fills the fields while that
+span is in front of it: a tiny model then describes what it quoted instead of inventing.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+
+SCHEMA_VERSION = 1
+
+
+class Alignment(StrEnum):
+    exact = "exact"
+    normalized = "normalized"
+    fuzzy = "fuzzy"
+    none = "none"
+
+
+class TalksStatus(StrEnum):
+    announced = "announced"
+    ongoing = "ongoing"
+    stalled = "stalled"
+    near_agreement = "near_agreement"
+    agreed = "agreed"
+    collapsed = "collapsed"
+
+
+class PositionKind(StrEnum):
+    supports = "supports"
+    rejects = "rejects"
+    demands = "demands"
+    offers = "offers"
+    conditional = "conditional"
+
+
+class GuaranteeKind(StrEnum):
+    reassurance_force = "reassurance_force"
+    military_aid = "military_aid"
+    economic_support = "economic_support"
+    backstop = "backstop"
+    defence_commitment = "defence_commitment"
+    monitoring = "monitoring"
+    other = "other"
+
+
+class GuaranteeStatus(StrEnum):
+    demanded = "demanded"
+    proposed = "proposed"
+    offered = "offered"
+    agreed = "agreed"
+    in_force = "in_force"
+    rejected = "rejected"
+
+
+class TargetKind(StrEnum):
+    energy = "energy"
+    fuel = "fuel"
+    military = "military"
+    civilian = "civilian"
+    residential = "residential"
+    transport = "transport"
+    industrial = "industrial"
+    government = "government"
+    other = "other"
+
+
+class Weapon(StrEnum):
+    drone = "drone"
+    missile = "missile"
+    artillery = "artillery"
+    airstrike = "airstrike"
+    ground_assault = "ground_assault"
+    other = "other"
+    unknown = "unknown"
+
+
+class _Model(BaseModel):
+    # Unknown keys are errors: a typo in a gold label must not pass as an absent field.
+    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+
+
+# Short strings keep a tiny model from looping inside one value until max_tokens.
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class Evidence(_Model):
+    quote: Annotated[str, Field(min_length=3, max_length=400)] = Field(
+        description="A sentence or clause copied word for word from the article that states this fact."
+    )
+    # The library computes offsets and alignment; the model never sees or writes them.
+    start: SkipJsonSchema[int | None] = None
+    end: SkipJsonSchema[int | None] = None
+    alignment: SkipJsonSchema[Alignment | None] = None
+
+
+EvidenceList = Annotated[list[Evidence], Field(min_length=1, max_length=3)]
+
+
+class _Item(_Model):
+    evidence: EvidenceList
+
+    @property
+    def grounded(self) -> bool:
+        """True when every evidence quote was found in the article."""
+        return all(e.alignment not in (None, Alignment.none) for e in self.evidence)
+
+
+class Participant(_Model):
+    name: Name = Field(description="Person or delegation taking part, as named in the article.")
+    role: ShortText | None = Field(None, description='Title, e.g. "President of Ukraine".')
+    affiliation: Name | None = Field(None, description="State or body they represent.")
+
+
+class Position(_Model):
+    party: Name = Field(description="Who holds the stance.")
+    stance: ShortText = Field(description="The stance, as a short phrase.")
+    kind: PositionKind
+
+
+class CeasefireTalks(_Item):
+    title: ShortText = Field(description='Short name, e.g. "Coalition of the Willing meeting in Paris".')
+    venue: Name | None = Field(None, description="City or place of the talks; null if not stated.")
+    date: Name | None = Field(None, description='Date as stated ("last month"); null if not stated.')
+    host: Name | None = Field(None, description="Person or state hosting; null if not stated.")
+    participants: Annotated[list[Participant], Field(max_length=8)] = Field(default_factory=list)
+    mediators: Annotated[list[Name], Field(max_length=4)] = Field(
+        default_factory=list, description="Third parties brokering the talks, by name."
+    )
+    status: TalksStatus
+    progress_percent: Annotated[float, Field(ge=0, le=100)] | None = Field(
+        None, description='Only when the article gives a figure ("90% complete" gives 90).'
+    )
+    sticking_points: Annotated[list[ShortText], Field(max_length=4)] = Field(default_factory=list)
+    positions: Annotated[list[Position], Field(max_length=4)] = Field(default_factory=list)
+
+
+class SecurityGuarantee(_Item):
+    guarantor: Name = Field(description="Who gives the guarantee: a state, alliance or coalition.")
+    beneficiary: Name = Field(description="Who is protected.")
+    kind: GuaranteeKind
+    status: GuaranteeStatus
+    duration_years: Annotated[float, Field(ge=0, le=100)] | None = Field(
+        None, description="Only when the article states a duration."
+    )
+    trigger: ShortText | None = Field(None, description="What activates it; null if not stated.")
+    description: ShortText = Field(description="One sentence describing the guarantee.")
+
+
+class Attack(_Item):
+    attacker: Name | None = Field(None, description="The side that struck; null if not said.")
+    target: Name = Field(description='What was hit, as the article names it: "oil depot".')
+    target_kind: TargetKind
+    weapon: Weapon
+    location: Name | None = Field(None, description='Place as stated, e.g. "Lipetsk region".')
+    country: Name | None = Field(None, description="Country where the target is.")
+    date: Name | None = Field(None, description="Date as stated; null if not stated.")
+    killed: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(
+        None, description="Number killed, only when stated."
+    )
+    injured: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(
+        None, description="Number injured, only when stated."
+    )
+
+
+class TerritorialControl(_Item):
+    controller: Name = Field(description="Who holds the territory.")
+    territory: Name = Field(description='The territory, e.g. "Donetsk region".')
+    share_percent: Annotated[float, Field(ge=0, le=100)] | None = Field(
+        None, description='Share held, only when stated ("about 75%" gives 75).'
+    )
+
+
+class RunMetadata(_Model):
+    """How a summary was produced; absent from gold labels."""
+
+    model: str
+    prompt_version: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_s: float = 0.0
+    attempts: int = 0
+
+
+class ArticleSummary(_Model):
+    """A validated, source-grounded summary of one article (SCHEMA.md, version 1)."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    headline: ShortText
+    summary: Annotated[str, Field(min_length=1, max_length=1200)]
+    conflict: Name | None = None
+    ceasefire_talks: list[CeasefireTalks] = Field(default_factory=list)
+    security_guarantees: list[SecurityGuarantee] = Field(default_factory=list)
+    attacks: list[Attack] = Field(default_factory=list)
+    territorial_control: list[TerritorialControl] = Field(default_factory=list)
+    metadata: RunMetadata | None = None
+
+    def items(self) -> list[tuple[str, _Item]]:
+        """Every item of every section, as (section name, item) pairs."""
+        return [(name, item) for name in SECTIONS for item in getattr(self, name)]
+
+
+SECTIONS: tuple[str, ...] = (
+    "ceasefire_talks",
+    "security_guarantees",
+    "attacks",
+    "territorial_control",
+)

@@ -1,0 +1,244 @@
+"""The summarize pipeline: one small model call per section, then grounding.
+
+The full nested schema in one call makes a 135M model loop until it runs out of tokens, so
+each section is asked for on its own with a small schema, bounded lists and a `max_tokens`.
+Every call starts with the same system prompt and article, so llama.cpp reuses the article's
+KV cache from one section call to the next and only the short task text is new.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from .backends import DEFAULT_MODEL, Backend, resolve_backend
+from .errors import ArticleTooLongError, InvalidArticleError
+from .grounding import ground_evidence, split_sentences
+from .prompts import Prompts
+from .schema import (
+    ArticleSummary,
+    Attack,
+    CeasefireTalks,
+    Name,
+    RunMetadata,
+    SecurityGuarantee,
+    ShortText,
+    TerritorialControl,
+)
+from .usage import Usage
+
+
+class Overview(BaseModel):
+    headline: ShortText = Field(description="One neutral line, at most 20 words.")
+    summary: Annotated[str, Field(min_length=1, max_length=600)] = Field(
+        description="2 to 4 sentences: what happened, who, what is at stake."
+    )
+    conflict: Name | None = Field(None, description='The war or dispute, e.g. "Russia-Ukraine war".')
+
+
+class TalksSection(BaseModel):
+    ceasefire_talks: Annotated[list[CeasefireTalks], Field(max_length=3)]
+
+
+class GuaranteesSection(BaseModel):
+    security_guarantees: Annotated[list[SecurityGuarantee], Field(max_length=4)]
+
+
+class AttacksSection(BaseModel):
+    attacks: Annotated[list[Attack], Field(max_length=5)]
+
+
+class TerritorySection(BaseModel):
+    territorial_control: Annotated[list[TerritorialControl], Field(max_length=4)]
+
+
+@dataclass(frozen=True)
+class SectionCall:
+    name: str
+    response_model: type[BaseModel]
+    max_tokens: int
+
+
+SECTION_CALLS: tuple[SectionCall, ...] = (
+    SectionCall("overview", Overview, 300),
+    SectionCall("ceasefire_talks", TalksSection, 900),
+    SectionCall("security_guarantees", GuaranteesSection, 700),
+    SectionCall("attacks", AttacksSection, 800),
+    SectionCall("territorial_control", TerritorySection, 400),
+)
+
+PROMPT_OVERHEAD_TOKENS = 700
+"""Room for the system prompt and the longest task text with its example."""
+
+
+def check_article(article: object) -> str:
+    """Return the article if ceasefire can read it; raise InvalidArticleError saying why not."""
+    if isinstance(article, bytes | bytearray):
+        raise InvalidArticleError("article is bytes; decode it to text first, e.g. data.decode('utf-8')")
+    if not isinstance(article, str):
+        raise InvalidArticleError(f"article must be a str, not {type(article).__name__}")
+    if not article.strip():
+        raise InvalidArticleError("article is empty or only whitespace")
+    control = sum(1 for c in article if ord(c) < 32 and c not in "\n\r\t")
+    if "\x00" in article or control > len(article) * 0.01:
+        raise InvalidArticleError("article looks like binary data, not text")
+    return article
+
+
+@dataclass
+class Summarizer:
+    """A configured summarizer: a backend, a set of prompts and a grounding policy.
+
+    >>> s = Summarizer("local/smollm2-135m")          # doctest: +SKIP
+    >>> s("Russia controls about 75% of Donetsk.")     # doctest: +SKIP
+    """
+
+    backend: Backend
+    prompts: Prompts
+    on_ungrounded: Literal["flag", "drop"] = "flag"
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        prompts_dir: str | Path | None = None,
+        on_ungrounded: Literal["flag", "drop"] = "flag",
+        **backend_options: Any,
+    ):
+        if on_ungrounded not in ("flag", "drop"):
+            raise ValueError("on_ungrounded must be 'flag' or 'drop'")
+        self.backend = resolve_backend(model, **backend_options)
+        self.prompts = Prompts(prompts_dir)
+        self.on_ungrounded = on_ungrounded
+
+    @property
+    def max_article_tokens(self) -> int:
+        longest_answer = max(call.max_tokens for call in SECTION_CALLS)
+        return self.backend.context_tokens - PROMPT_OVERHEAD_TOKENS - longest_answer
+
+    def __call__(self, article: str) -> ArticleSummary:
+        article = check_article(article)
+        tokens = self.backend.count_tokens(article)
+        if tokens > self.max_article_tokens:
+            raise ArticleTooLongError(tokens, self.max_article_tokens, self.backend.model)
+
+        started = time.perf_counter()
+        usage = Usage()
+        sentences = [article[s:e] for s, e in split_sentences(article)]
+        prefix = [
+            {"role": "system", "content": self.prompts.render("system")},
+            {"role": "user", "content": self.prompts.render("article", article=article)},
+        ]
+        answers: dict[str, Any] = {}
+        for call in SECTION_CALLS:
+            messages = _with_task(prefix, self.prompts.render(call.name))
+            answer = self.backend.extract(
+                messages,
+                call.response_model,
+                max_tokens=call.max_tokens,
+                usage=usage,
+                quote_choices=sentences,
+            )
+            if call.name == "overview":
+                answers.update(answer.model_dump())
+                continue
+            items = _distinct(getattr(answer, call.name))
+            items = self._grounded(article, messages, call, items, usage)
+            answers[call.name] = items
+
+        answers["metadata"] = RunMetadata(
+            model=self.backend.model,
+            prompt_version=self.prompts.version,
+            tokens_in=usage.tokens_in,
+            tokens_out=usage.tokens_out,
+            latency_s=round(time.perf_counter() - started, 3),
+            attempts=usage.attempts,
+        )
+        return ArticleSummary(**answers)
+
+    def _grounded(
+        self, article: str, messages: list[dict[str, str]], call: SectionCall, items: list[Any], usage: Usage
+    ) -> list[Any]:
+        """Align every quote; reask once for items whose quotes are not in the article."""
+        items = [_ground_item(article, item) for item in items]
+        missing = [e.quote for item in items if not item.grounded for e in item.evidence if e.start is None]
+        if missing:
+            reask = [
+                *messages,
+                {"role": "assistant", "content": usage.raw_completions[-1]},
+                {"role": "user", "content": self.prompts.render("reask_grounding", quotes=missing)},
+            ]
+            again = self.backend.extract(reask, call.response_model, max_tokens=call.max_tokens, usage=usage)
+            retried = [_ground_item(article, item) for item in _distinct(getattr(again, call.name))]
+            if _ungrounded_count(retried) < _ungrounded_count(items):
+                items = retried
+        if self.on_ungrounded == "drop":
+            items = [item for item in items if item.grounded]
+        return items
+
+
+def _with_task(prefix: list[dict[str, str]], task: str) -> list[dict[str, str]]:
+    # The task follows the article inside the same user turn, so the tokens up to the end of
+    # the article are identical across section calls and llama.cpp reuses their KV cache.
+    *head, user = prefix
+    return [*head, {"role": "user", "content": f"{user['content']}\n\n{task}"}]
+
+
+def _distinct(items: list[Any]) -> list[Any]:
+    """Drop exact repeats: tiny models often write the same item, or quote, several times."""
+    seen: set[str] = set()
+    unique = []
+    for item in items:
+        quotes = list(dict.fromkeys(e.quote for e in item.evidence))
+        item.evidence = [next(e for e in item.evidence if e.quote == q) for q in quotes]
+        key = item.model_dump_json()
+        if key not in seen:
+            seen.add(key)
+            unique.append(item)
+    return unique
+
+
+def _ground_item(article: str, item: Any) -> Any:
+    item.evidence = [ground_evidence(article, e) for e in item.evidence]
+    return item
+
+
+def _ungrounded_count(items: list[Any]) -> int:
+    return sum(not item.grounded for item in items)
+
+
+_default_summarizers: dict[tuple[Any, ...], Summarizer] = {}
+
+
+def summarize(
+    article: str,
+    *,
+    model: str | None = None,
+    prompts_dir: str | Path | None = None,
+    on_ungrounded: Literal["flag", "drop"] = "flag",
+    **backend_options: Any,
+) -> ArticleSummary:
+    """Summarize a news article about war and peace diplomacy.
+
+    `model` is a model string (`local/smollm2-135m`, `openai/gpt-4o-mini`,
+    `gguf:/path/model.gguf`); without it, `CEASEFIRE_MODEL` or the embedded default.
+
+    >>> from ceasefire import summarize                      # doctest: +SKIP
+    >>> s = summarize(open("seeds/articles/seed-000.txt").read())  # doctest: +SKIP
+    >>> s.territorial_control[0].share_percent               # doctest: +SKIP
+    75.0
+    """
+    model = model or os.environ.get("CEASEFIRE_MODEL") or DEFAULT_MODEL
+    key = (model, str(prompts_dir), on_ungrounded, repr(sorted(backend_options.items())))
+    summarizer = _default_summarizers.get(key)
+    if summarizer is None:
+        summarizer = Summarizer(
+            model, prompts_dir=prompts_dir, on_ungrounded=on_ungrounded, **backend_options
+        )
+        _default_summarizers[key] = summarizer
+    return summarizer(article)

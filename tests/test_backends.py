@@ -1,0 +1,164 @@
+"""Backends: model strings resolve in one place; the OpenAI path retries, reasks and fails
+cleanly against a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from ceasefire import ExtractionError, ModelNotFoundError, Summarizer
+from ceasefire.backends import (
+    DEFAULT_MODEL,
+    RetryPolicy,
+    as_json_object_format,
+    resolve_backend,
+    restrict_quotes,
+)
+from ceasefire.errors import ConfigurationError
+from ceasefire.schema import ArticleSummary
+from chat_server import Reply, plausible_answer
+
+FAST = RetryPolicy(transport_attempts=3, max_wait_s=0.05, total_timeout_s=10, reasks=2)
+
+
+def summarizer_for(server, policy=FAST) -> Summarizer:
+    return Summarizer("openai/test-model", base_url=server.base_url, api_key="sk-test", policy=policy)
+
+
+def test_model_strings_resolve(monkeypatch, tmp_path):
+    monkeypatch.delenv("CEASEFIRE_MODEL", raising=False)
+    assert resolve_backend(None).model == DEFAULT_MODEL
+    monkeypatch.setenv("CEASEFIRE_MODEL", "openai/gpt-4o-mini")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+    assert resolve_backend(None).model == "openai/gpt-4o-mini"
+    assert resolve_backend("local/smollm2-135m").constrained
+    with pytest.raises(ModelNotFoundError, match="unknown model"):
+        resolve_backend("anthropic/claude")
+    with pytest.raises(ModelNotFoundError, match="no GGUF file"):
+        resolve_backend(f"gguf:{tmp_path}/missing.gguf")
+
+
+def test_openai_without_key_says_what_to_set(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
+        resolve_backend("openai/gpt-4o-mini")
+
+
+def test_json_schema_format_becomes_llama_cpp_json_object():
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+    kwargs = {
+        "messages": [],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "A", "schema": schema}},
+    }
+    assert as_json_object_format(kwargs)["response_format"] == {"type": "json_object", "schema": schema}
+
+
+def test_restrict_quotes_turns_quote_into_enum():
+    from ceasefire.summarize import AttacksSection
+
+    schema = restrict_quotes(AttacksSection.model_json_schema(), ["One.", "Two.", "One."])
+    assert schema["$defs"]["Evidence"]["properties"]["quote"] == {"enum": ["One.", "Two."]}
+
+
+def test_server_summary_is_valid_and_grounded(chat_server, seed_article):
+    summary = summarizer_for(chat_server)(seed_article)
+    assert isinstance(summary, ArticleSummary)
+    (attack,) = summary.attacks
+    e = attack.evidence[0]
+    assert seed_article[e.start : e.end] == e.quote
+    assert summary.metadata.attempts == 5 and summary.metadata.tokens_in == 5 * 11
+    # Every section call starts with the same system prompt and article: a shared prefix.
+    firsts = {json.dumps(r["messages"][0]) for r in chat_server.requests}
+    assert len(firsts) == 1
+
+
+def test_429_honours_retry_after_then_succeeds(chat_server, seed_article):
+    chat_server.script.append(
+        Reply(status=429, body=b'{"error": {"message": "slow down"}}', headers={"retry-after": "1"})
+    )
+    policy = RetryPolicy(transport_attempts=3, max_wait_s=5, total_timeout_s=10, reasks=0)
+    started = time.perf_counter()
+    summary = summarizer_for(chat_server, policy)(seed_article)
+    assert time.perf_counter() - started >= 1.0
+    assert summary.metadata.attempts == 5  # the 429 is retried inside one attempt
+    assert len(chat_server.requests) == 6
+
+
+def test_500_then_success(chat_server, seed_article):
+    chat_server.script.append(Reply(status=500, body=b'{"error": {"message": "boom"}}'))
+    summarizer_for(chat_server)(seed_article)
+    assert len(chat_server.requests) == 6
+
+
+def test_invalid_json_is_reasked(chat_server, seed_article):
+    chat_server.script.append(Reply(content='{"headline": "cut off'))
+    summary = summarizer_for(chat_server)(seed_article)
+    assert summary.metadata.attempts == 6
+    assert len(chat_server.requests[1]["messages"]) > len(chat_server.requests[0]["messages"])
+
+
+def test_schema_invalid_answer_is_reasked_with_the_error(chat_server, seed_article):
+    chat_server.script.append(Reply(content=json.dumps({"headline": "h"})))  # summary missing
+    summary = summarizer_for(chat_server)(seed_article)
+    assert summary.metadata.attempts == 6
+    reask = json.dumps(chat_server.requests[1]["messages"])
+    assert "summary" in reask and "Field required" in reask
+
+
+def test_always_failing_raises_with_attempts_in_bounded_time(chat_server, seed_article):
+    chat_server.default = lambda request: Reply(status=503, body=b'{"error": {"message": "down"}}')
+    started = time.perf_counter()
+    with pytest.raises(ExtractionError) as caught:
+        summarizer_for(chat_server)(seed_article)
+    assert time.perf_counter() - started < 10
+    assert caught.value.attempts == 0  # no answer ever arrived
+    # Transport errors are retried by tenacity; instructor does not reask them again.
+    assert len(chat_server.requests) == FAST.transport_attempts
+
+
+def test_always_invalid_raises_with_attempts(chat_server, seed_article):
+    chat_server.default = lambda request: Reply(content="not json at all")
+    with pytest.raises(ExtractionError) as caught:
+        summarizer_for(chat_server)(seed_article)
+    assert caught.value.attempts == FAST.reasks + 1
+    assert caught.value.usage.tokens_in == 11 * (FAST.reasks + 1)
+
+
+def test_ungrounded_item_is_reasked_once_then_flagged(chat_server, seed_article):
+    def invented(request):
+        if request["response_format"]["json_schema"]["name"] == "TerritorySection":
+            return Reply(
+                content=json.dumps(
+                    {
+                        "territorial_control": [
+                            {
+                                "evidence": [{"quote": "Ukraine retook all of Crimea in a single night"}],
+                                "controller": "Ukraine",
+                                "territory": "Crimea",
+                                "share_percent": 100,
+                            }
+                        ]
+                    }
+                )
+            )
+        return plausible_answer(request)
+
+    chat_server.default = invented
+    summary = summarizer_for(chat_server)(seed_article)
+    (item,) = summary.territorial_control
+    assert not item.grounded and item.evidence[0].start is None
+    names = [r["response_format"]["json_schema"]["name"] for r in chat_server.requests]
+    assert names.count("TerritorySection") == 2
+    assert "not in the article" in chat_server.requests[-1]["messages"][-1]["content"]
+
+    dropped = Summarizer(
+        "openai/test-model",
+        base_url=chat_server.base_url,
+        api_key="sk-test",
+        policy=FAST,
+        on_ungrounded="drop",
+    )(seed_article)
+    assert dropped.territorial_control == []

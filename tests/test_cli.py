@@ -1,0 +1,54 @@
+"""The command line: JSON of the schema on stdout, clear messages and exit codes on error."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from ceasefire.cli import app
+from ceasefire.schema import ArticleSummary
+from conftest import SEED_ARTICLE
+
+runner = CliRunner()
+
+
+def test_summarize_json_prints_the_schema():
+    result = runner.invoke(app, ["summarize", str(SEED_ARTICLE), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = ArticleSummary.model_validate(json.loads(result.stdout))
+    assert summary.metadata.model == "local/smollm2-135m"
+
+
+def test_summarize_reads_stdin_and_renders_tables():
+    result = runner.invoke(app, ["summarize", "-"], input=SEED_ARTICLE.read_text())
+    assert result.exit_code == 0, result.output
+    assert "local/smollm2-135m" in result.stdout
+
+
+def test_missing_file_is_a_clear_error():
+    result = runner.invoke(app, ["summarize", "no/such/article.txt"])
+    assert result.exit_code == 2
+    assert "no such file" in result.stderr
+
+
+def test_not_utf8_is_a_clear_error(tmp_path):
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("Négociations à Genève".encode("latin-1"))
+    result = runner.invoke(app, ["summarize", str(bad)])
+    assert result.exit_code == 2
+    assert "not UTF-8" in result.stderr
+
+
+def test_empty_file_is_a_clear_error(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n")
+    result = runner.invoke(app, ["summarize", str(empty)])
+    assert result.exit_code == 1
+    assert "empty" in result.stderr
+
+
+def test_unknown_model_is_a_clear_error():
+    result = runner.invoke(app, ["summarize", str(SEED_ARTICLE), "--model", "nope/x"])
+    assert result.exit_code == 1
+    assert "unknown model" in result.stderr

