@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -46,7 +46,7 @@ def read_article(source: str) -> str:
 
 
 ModelOption = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--model",
         "-m",
