@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ceasefire.grounding import align_quote, ground_summary, split_sentences
+from ceasefire.grounding import align_quote, ground_summary, quotable_spans, split_sentences
 from ceasefire.schema import Alignment, ArticleSummary
 
 ARTICLE = (
@@ -92,3 +92,11 @@ def test_split_sentences_spans_are_the_text():
     assert texts[1].endswith("\u201cbackstop.\u201d")
     assert texts[2].startswith("Officials said")
     assert all(t == t.strip() and t for t in texts)
+
+
+def test_quotable_spans_are_verbatim_and_grammar_safe():
+    article = 'The army would "engage seriously", a spokesman said. A path\\to peace was "not closed".'
+    choices = quotable_spans(article)
+    assert choices and all(c in article for c in choices)
+    assert not any('"' in c or "\\" in c for c in choices)
+    assert "engage seriously" in choices

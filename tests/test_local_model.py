@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from ceasefire import summarize
 from ceasefire.backends import DEFAULT_MODEL, resolve_backend
-from ceasefire.grounding import split_sentences
+from ceasefire.grounding import quotable_spans
 from ceasefire.schema import Alignment, ArticleSummary
 from ceasefire.summarize import SECTION_CALLS, AttacksSection
 from ceasefire.usage import Usage
@@ -42,7 +42,7 @@ def test_default_model_summary_is_valid_and_grounded(seed_summary):
 
 def test_grammar_constrains_raw_output(seed_article):
     backend = resolve_backend(DEFAULT_MODEL)
-    sentences = [seed_article[s:e] for s, e in split_sentences(seed_article)]
+    sentences = quotable_spans(seed_article)
     messages = [{"role": "user", "content": f"{seed_article}\n\nList the attacks as JSON."}]
     usage = Usage()
     backend.extract(messages, AttacksSection, max_tokens=1500, usage=usage, quote_choices=sentences)

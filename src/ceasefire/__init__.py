@@ -9,6 +9,7 @@ from .errors import (
     CeasefireError,
     ConfigurationError,
     ExtractionError,
+    InvalidAnswerError,
     InvalidArticleError,
     ModelNotFoundError,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "ConfigurationError",
     "Evidence",
     "ExtractionError",
+    "InvalidAnswerError",
     "InvalidArticleError",
     "ModelNotFoundError",
     "SecurityGuarantee",

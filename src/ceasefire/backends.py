@@ -16,7 +16,9 @@ import atexit
 import copy
 import functools
 import importlib.util
+import logging
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +26,7 @@ from typing import Any, TypeVar
 
 import instructor
 import openai
-from instructor.core.exceptions import InstructorRetryException
+from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 from pydantic import BaseModel
 from tenacity import (
     Retrying,
@@ -34,10 +36,14 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from .errors import ConfigurationError, ExtractionError, ModelNotFoundError
+from .errors import ConfigurationError, ExtractionError, InvalidAnswerError, ModelNotFoundError
 from .usage import Usage
 
 T = TypeVar("T", bound=BaseModel)
+
+# instructor logs every failed attempt at ERROR; ours are reported by the exceptions we raise.
+# A NullHandler keeps Python's last-resort handler from printing them when logging is not set up.
+logging.getLogger("instructor").addHandler(logging.NullHandler())
 
 DEFAULT_MODEL = "local/smollm2-135m"
 """The embedded default when neither `model=` nor `CEASEFIRE_MODEL` is given."""
@@ -128,7 +134,8 @@ class Backend:
     """Decodes under a grammar built from the schema (quotes can be restricted to the article)."""
     json_object_format: bool = False
     policy: RetryPolicy = field(default_factory=RetryPolicy)
-    transport_retries: bool = True
+    in_process: bool = False
+    """Runs in this process: no transport to retry, and one call at a time."""
     params: dict[str, Any] = field(default_factory=dict)
 
     def extract(
@@ -152,7 +159,10 @@ class Backend:
                 fmt = kwargs["response_format"]
                 kwargs["response_format"] = {**fmt, "schema": restrict_quotes(fmt["schema"], quote_choices)}
             call = functools.partial(self.create, **kwargs)
-            completion = _transport_retrying(self.policy)(call) if self.transport_retries else call()
+            completion = call() if self.in_process else _transport_retrying(self.policy)(call)
+            if self.in_process and completion.choices:
+                message = completion.choices[0].message
+                message.content = _without_control_chars(message.content or "")
             u = getattr(completion, "usage", None)
             content = completion.choices[0].message.content if completion.choices else None
             usage.add(getattr(u, "prompt_tokens", 0) or 0, getattr(u, "completion_tokens", 0) or 0, content)
@@ -167,10 +177,31 @@ class Backend:
                 max_tokens=max_tokens,
                 **self.params,
             )
+        except IncompleteOutputException as exc:
+            raise InvalidAnswerError(
+                f"{self.model}: {response_model.__name__} cut off at max_tokens={max_tokens}", usage
+            ) from exc
         except InstructorRetryException as exc:
-            raise ExtractionError(f"{self.model}: no valid {response_model.__name__}: {exc}", usage) from exc
+            cause = exc.__cause__
+            if isinstance(cause, openai.OpenAIError):  # transport retries were spent
+                raise ExtractionError(f"{self.model}: {type(cause).__name__}: {cause}", usage) from exc
+            raise InvalidAnswerError(
+                f"{self.model}: no valid {response_model.__name__}: {exc}", usage
+            ) from exc
         except openai.OpenAIError as exc:
             raise ExtractionError(f"{self.model}: {type(exc).__name__}: {exc}", usage) from exc
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f]")
+
+
+def _without_control_chars(text: str) -> str:
+    """Replace raw control characters by spaces.
+
+    llama-cpp-python's grammar lets them into JSON strings, where JSON forbids them; outside
+    strings they are whitespace, so a space keeps the JSON's meaning either way.
+    """
+    return _CONTROL_CHARS.sub(" ", text)
 
 
 def _approx_tokens(text: str) -> int:
@@ -267,7 +298,7 @@ def llama_backend(
         count_tokens=count_tokens,
         constrained=True,
         json_object_format=True,
-        transport_retries=False,  # In-process: there is no transport to fail.
+        in_process=True,
         policy=options.pop("policy", RetryPolicy(reasks=1)),
         params={"temperature": 0.0, **options},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,7 @@ from rich.console import Console
 
 from .display import render_rich
 from .errors import CeasefireError
+from .evals.store import DEFAULT_STORE, RunStore
 from .summarize import summarize
 
 app = typer.Typer(
@@ -80,3 +82,143 @@ def summarize_command(
         typer.echo(summary.model_dump_json(indent=2))
     else:
         Console().print(render_rich(summary))
+
+
+eval_app = typer.Typer(help="Score summaries against hand-labelled datasets.")
+app.add_typer(eval_app, name="eval")
+
+StoreOption = Annotated[Path, typer.Option("--store", help="SQLite file of runs and cached answers.")]
+
+
+@eval_app.callback(invoke_without_command=True)
+def eval_command(
+    ctx: typer.Context,
+    dataset: Annotated[Path, typer.Option(help="Dataset folder (DIR/articles, DIR/gold).")] = Path(
+        "evals/datasets"
+    ),
+    split: Annotated[str | None, typer.Option(help="Split folder inside the dataset: dev or test.")] = "dev",
+    model: ModelOption = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the scores as JSON here.")] = None,
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Call the model even for cached answers.")
+    ] = False,
+    concurrency: Annotated[int, typer.Option(help="Articles at once (API backends only).")] = 4,
+    prompts: Annotated[Path | None, typer.Option(help="Directory of prompt templates.")] = None,
+    store: StoreOption = DEFAULT_STORE,
+    fields: Annotated[bool, typer.Option("--fields", help="Also print the per-field table.")] = False,
+) -> None:
+    """Run the summarizer over a dataset split, score it, store the run and print the scores."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .evals.dataset import load_dataset
+    from .evals.harness import run_eval
+
+    split = split or None
+    try:
+        run = run_eval(
+            dataset,
+            split,
+            model,
+            use_cache=not no_cache,
+            concurrency=concurrency,
+            store=RunStore(store),
+            prompts_dir=prompts,
+        )
+    except (CeasefireError, FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    _print_scores(run.scores, fields)
+    if json_out:
+        json_out.write_text(json.dumps(run.scores, indent=2))
+    if html_out:
+        from .evals.report import html_report
+
+        samples = load_dataset(run.scores["dataset"])
+        html_out.write_text(html_report(run.scores, samples, run.results), encoding="utf-8")
+        err.print(f"HTML report: {html_out}")
+
+
+def _print_scores(scores: dict, fields: bool) -> None:
+    from .evals.report import fields_table, scores_table
+
+    console = Console()
+    console.print(scores_table(scores))
+    if fields:
+        console.print(fields_table(scores))
+    if scores.get("errors"):
+        err.print(f"[yellow]{len(scores['errors'])} articles failed:[/] " + ", ".join(scores["errors"]))
+
+
+@eval_app.command("check")
+def check_command(dataset: Annotated[Path, typer.Argument(help="Dataset folder to check.")]) -> None:
+    """Check gold labels: valid schema, enums, required fields, quotes equal to text[start:end]."""
+    from .evals.dataset import check_dataset, dataset_dirs
+
+    problems = check_dataset(dataset)
+    for problem in problems:
+        err.print(problem, highlight=False, markup=False)
+    if problems:
+        raise typer.Exit(1)
+    n = sum(len(list((d / "gold").glob("*.json"))) for d in dataset_dirs(dataset))
+    typer.echo(f"{n} gold labels OK in {dataset}")
+
+
+@eval_app.command("runs")
+def runs_command(store: StoreOption = DEFAULT_STORE) -> None:
+    """List stored runs."""
+    from rich.table import Table
+
+    table = Table()
+    table.add_column("run", no_wrap=True)
+    for column in ("created", "model", "prompts", "split", "articles", "F1", "valid", "grounded"):
+        table.add_column(column)
+    for run in RunStore(store).runs():
+        s = run["scores"]
+        table.add_row(
+            run["run_id"],
+            run["created"],
+            run["model"],
+            run["prompt_version"],
+            run["split"] or "",
+            str(s["n_articles"]),
+            f"{s['overall']['f1']:.3f}",
+            f"{s['valid_rate']:.0%}",
+            f"{s['grounded_rate']:.0%}",
+        )
+    Console().print(table)
+
+
+@eval_app.command("rescore")
+def rescore_command(
+    run_id: str, store: StoreOption = DEFAULT_STORE, fields: Annotated[bool, typer.Option("--fields")] = False
+) -> None:
+    """Score a stored run again (current scorer and gold), without calling any model."""
+    from .evals.harness import rescore
+
+    try:
+        run = rescore(run_id, RunStore(store))
+    except KeyError as exc:
+        raise fail(exc.args[0]) from None
+    _print_scores(run.scores, fields)
+
+
+@eval_app.command("compare")
+def compare_command(run_a: str, run_b: str, store: StoreOption = DEFAULT_STORE) -> None:
+    """Per-field F1 deltas from RUN_A to RUN_B, and the articles that got worse."""
+    from .evals.harness import compare
+    from .evals.report import compare_table
+
+    try:
+        diff = compare(run_a, run_b, RunStore(store))
+    except KeyError as exc:
+        raise fail(exc.args[0]) from None
+    Console().print(compare_table(diff))
+    if diff["worse_articles"]:
+        Console().print(
+            "articles that got worse: "
+            + ", ".join(f"{w['article_id']} ({w['a']:.2f} → {w['b']:.2f})" for w in diff["worse_articles"])
+        )
+    else:
+        Console().print("no article got worse")

@@ -39,3 +39,7 @@ class ExtractionError(CeasefireError):
         self.usage = usage
         self.attempts = usage.attempts
         super().__init__(f"{message} (after {usage.attempts} attempts)")
+
+
+class InvalidAnswerError(ExtractionError):
+    """The model answered, but never with valid JSON of the schema (or it was cut off)."""

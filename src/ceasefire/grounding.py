@@ -125,3 +125,22 @@ def split_sentences(article: str) -> list[tuple[int, int]]:
             cursor = cut
         offset += len(line)
     return spans
+
+
+_GRAMMAR_UNSAFE = re.compile(r'["\\]+')
+
+
+def quotable_spans(article: str, min_chars: int = 12) -> list[str]:
+    """The article's sentences as quote choices for a grammar, cut at `"` and backslash.
+
+    llama-cpp-python 0.3.36 does not escape a backslash inside a grammar literal, so a JSON
+    string holding an escaped quote breaks the grammar (and crashes the process). Cutting
+    sentences at those characters keeps every choice a verbatim span of the article.
+    """
+    choices: list[str] = []
+    for start, end in split_sentences(article):
+        for piece in _GRAMMAR_UNSAFE.split(article[start:end]):
+            piece = piece.strip(" ,;:")
+            if len(piece) >= min_chars:
+                choices.append(piece)
+    return list(dict.fromkeys(choices))

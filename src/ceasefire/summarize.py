@@ -17,10 +17,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from .backends import DEFAULT_MODEL, Backend, resolve_backend
-from .errors import ArticleTooLongError, InvalidArticleError
-from .grounding import ground_evidence, split_sentences
+from .errors import ArticleTooLongError, InvalidAnswerError, InvalidArticleError
+from .grounding import ground_evidence, quotable_spans
 from .prompts import Prompts
 from .schema import (
+    SCHEMA_VERSION,
     ArticleSummary,
     Attack,
     CeasefireTalks,
@@ -117,11 +118,27 @@ class Summarizer:
         self.on_ungrounded = on_ungrounded
 
     @property
+    def config(self) -> dict[str, Any]:
+        """Everything that decides the answer for a given article (the eval cache key)."""
+        return {
+            "model": self.backend.model,
+            "prompt_version": self.prompts.version,
+            "schema_version": SCHEMA_VERSION,
+            "params": self.backend.params,
+            "max_tokens": {call.name: call.max_tokens for call in SECTION_CALLS},
+            "on_ungrounded": self.on_ungrounded,
+        }
+
+    @property
     def max_article_tokens(self) -> int:
         longest_answer = max(call.max_tokens for call in SECTION_CALLS)
         return self.backend.context_tokens - PROMPT_OVERHEAD_TOKENS - longest_answer
 
     def __call__(self, article: str) -> ArticleSummary:
+        return self.run(article)[0]
+
+    def run(self, article: str) -> tuple[ArticleSummary, Usage]:
+        """The summary with what it cost: tokens, calls and every raw completion."""
         article = check_article(article)
         tokens = self.backend.count_tokens(article)
         if tokens > self.max_article_tokens:
@@ -129,21 +146,31 @@ class Summarizer:
 
         started = time.perf_counter()
         usage = Usage()
-        sentences = [article[s:e] for s, e in split_sentences(article)]
+        quote_choices = quotable_spans(article)
         prefix = [
             {"role": "system", "content": self.prompts.render("system")},
             {"role": "user", "content": self.prompts.render("article", article=article)},
         ]
         answers: dict[str, Any] = {}
+        failed: list[str] = []
         for call in SECTION_CALLS:
             messages = _with_task(prefix, self.prompts.render(call.name))
-            answer = self.backend.extract(
-                messages,
-                call.response_model,
-                max_tokens=call.max_tokens,
-                usage=usage,
-                quote_choices=sentences,
-            )
+            try:
+                answer = self.backend.extract(
+                    messages,
+                    call.response_model,
+                    max_tokens=call.max_tokens,
+                    usage=usage,
+                    quote_choices=quote_choices,
+                )
+            except InvalidAnswerError:
+                # A section the model cannot answer is reported, not fatal; without an
+                # overview there is no summary at all.
+                if call.name == "overview":
+                    raise
+                failed.append(call.name)
+                answers[call.name] = []
+                continue
             if call.name == "overview":
                 answers.update(answer.model_dump())
                 continue
@@ -158,8 +185,9 @@ class Summarizer:
             tokens_out=usage.tokens_out,
             latency_s=round(time.perf_counter() - started, 3),
             attempts=usage.attempts,
+            failed_sections=failed,
         )
-        return ArticleSummary(**answers)
+        return ArticleSummary(**answers), usage
 
     def _grounded(
         self, article: str, messages: list[dict[str, str]], call: SectionCall, items: list[Any], usage: Usage
@@ -173,10 +201,16 @@ class Summarizer:
                 {"role": "assistant", "content": usage.raw_completions[-1]},
                 {"role": "user", "content": self.prompts.render("reask_grounding", quotes=missing)},
             ]
-            again = self.backend.extract(reask, call.response_model, max_tokens=call.max_tokens, usage=usage)
-            retried = [_ground_item(article, item) for item in _distinct(getattr(again, call.name))]
-            if _ungrounded_count(retried) < _ungrounded_count(items):
-                items = retried
+            try:
+                again = self.backend.extract(
+                    reask, call.response_model, max_tokens=call.max_tokens, usage=usage
+                )
+            except InvalidAnswerError:
+                again = None  # keep the first answer, flagged below
+            if again is not None:
+                retried = [_ground_item(article, item) for item in _distinct(getattr(again, call.name))]
+                if _ungrounded_count(retried) < _ungrounded_count(items):
+                    items = retried
         if self.on_ungrounded == "drop":
             items = [item for item in items if item.grounded]
         return items

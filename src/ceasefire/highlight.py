@@ -1,0 +1,39 @@
+"""Article text as HTML with evidence spans highlighted: for the notebook view and eval reports.
+
+Every value from the article or the model is escaped; the markup carries no script and
+fetches nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+
+@dataclass(frozen=True)
+class Highlight:
+    start: int
+    end: int
+    css_class: str
+    title: str = ""
+
+
+def highlight_html(text: str, highlights: list[Highlight]) -> str:
+    """`text` escaped, with each highlight wrapped in `<mark class=... title=...>`.
+
+    Overlapping highlights are cut at every boundary, so each piece of text is wrapped once
+    with the classes of every highlight covering it.
+    """
+    valid = [h for h in highlights if 0 <= h.start < h.end <= len(text)]
+    cuts = sorted({0, len(text), *(h.start for h in valid), *(h.end for h in valid)})
+    parts = []
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        piece = escape(text[start:end])
+        covering = [h for h in valid if h.start <= start and end <= h.end]
+        if not covering:
+            parts.append(piece)
+            continue
+        classes = " ".join(dict.fromkeys(h.css_class for h in covering))
+        title = "\n".join(dict.fromkeys(h.title for h in covering if h.title))
+        parts.append(f'<mark class="{escape(classes)}" title="{escape(title)}">{piece}</mark>')
+    return "".join(parts)
