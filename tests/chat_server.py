@@ -116,7 +116,7 @@ class ChatServer:
                 request = json.loads(self.rfile.read(length) or b"{}")
                 with server._lock:
                     server.requests.append(request)
-                    server.headers_seen.append(dict(self.headers))
+                    server.headers_seen.append({k.lower(): v for k, v in self.headers.items()})
                     reply = server.script.popleft() if server.script else None
                 if reply is None:
                     reply = server.default(request)
@@ -138,7 +138,11 @@ class ChatServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # clients that time out or hang up are part of the faults under test
+
+        self._httpd = Server(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 

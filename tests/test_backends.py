@@ -14,7 +14,6 @@ from ceasefire.backends import (
     RetryPolicy,
     as_json_object_format,
     resolve_backend,
-    restrict_quotes,
 )
 from ceasefire.errors import ConfigurationError
 from ceasefire.schema import ArticleSummary
@@ -54,13 +53,6 @@ def test_json_schema_format_becomes_llama_cpp_json_object():
         "response_format": {"type": "json_schema", "json_schema": {"name": "A", "schema": schema}},
     }
     assert as_json_object_format(kwargs)["response_format"] == {"type": "json_object", "schema": schema}
-
-
-def test_restrict_quotes_turns_quote_into_enum():
-    from ceasefire.summarize import AttacksSection
-
-    schema = restrict_quotes(AttacksSection.model_json_schema(), ["One.", "Two.", "One."])
-    assert schema["$defs"]["Evidence"]["properties"]["quote"] == {"enum": ["One.", "Two."]}
 
 
 def test_server_summary_is_valid_and_grounded(chat_server, seed_article):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ceasefire import ArticleTooLongError, InvalidArticleError, Summarizer
+from ceasefire.summarize import MAX_ARTICLE_CHARS
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +29,15 @@ def test_bad_input_is_refused(summarizer, article, message):
         summarizer(article)
 
 
-def test_article_longer_than_context_names_the_limit(summarizer):
-    article = "Talks resumed in Geneva on Monday. " * 3000
+def test_article_beyond_the_hard_cap_names_the_limit(summarizer):
+    article = "Talks resumed in Geneva on Monday. " * (MAX_ARTICLE_CHARS // 30)
     with pytest.raises(ArticleTooLongError) as caught:
         summarizer(article)
-    assert caught.value.limit == summarizer.max_article_tokens
-    assert str(summarizer.max_article_tokens) in str(caught.value)
+    assert caught.value.limit == MAX_ARTICLE_CHARS
+    assert f"at most {MAX_ARTICLE_CHARS} characters" in str(caught.value)
+
+
+def test_html_page_is_refused_with_advice(summarizer):
+    page = "<!DOCTYPE html><html><head><title>x</title></head><body><p>Talks resumed.</p></body></html>"
+    with pytest.raises(InvalidArticleError, match="HTML"):
+        summarizer(page)

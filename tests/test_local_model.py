@@ -6,6 +6,7 @@ metadata and the grammar constraint are.
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 
 from ceasefire import summarize
 from ceasefire.backends import DEFAULT_MODEL, resolve_backend
-from ceasefire.grounding import quotable_spans
+from ceasefire.choices import Choices, constrain_schema
 from ceasefire.schema import Alignment, ArticleSummary
 from ceasefire.summarize import SECTION_CALLS, AttacksSection
 from ceasefire.usage import Usage
@@ -42,13 +43,20 @@ def test_default_model_summary_is_valid_and_grounded(seed_summary):
 
 def test_grammar_constrains_raw_output(seed_article):
     backend = resolve_backend(DEFAULT_MODEL)
-    sentences = quotable_spans(seed_article)
+    choices = Choices.for_section(seed_article, "attacks")
     messages = [{"role": "user", "content": f"{seed_article}\n\nList the attacks as JSON."}]
     usage = Usage()
-    backend.extract(messages, AttacksSection, max_tokens=1500, usage=usage, quote_choices=sentences)
+    backend.extract(
+        messages,
+        AttacksSection,
+        max_tokens=1500,
+        usage=usage,
+        constrain=functools.partial(constrain_schema, choices=choices, list_field="attacks"),
+    )
     raw = usage.raw_completions[0]  # the model's first answer, before any reask
     parsed = AttacksSection.model_validate_json(raw)
-    assert all(e.quote in sentences for a in parsed.attacks for e in a.evidence)
+    assert all(e.quote in choices.quotes for a in parsed.attacks for e in a.evidence)
+    assert all(a.location in choices.names + [None] for a in parsed.attacks)
 
 
 def test_without_the_adapter_llama_cpp_ignores_the_schema(seed_article):

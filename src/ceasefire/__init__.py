@@ -4,6 +4,7 @@
 >>> summary = summarize(article_text)        # doctest: +SKIP
 """
 
+from .batch import run_batch
 from .errors import (
     ArticleTooLongError,
     CeasefireError,
@@ -21,7 +22,7 @@ from .schema import (
     SecurityGuarantee,
     TerritorialControl,
 )
-from .summarize import Summarizer, summarize
+from .summarize import Summarizer, asummarize, summarize, summarize_many
 
 __all__ = [
     "ArticleSummary",
@@ -38,5 +39,8 @@ __all__ = [
     "SecurityGuarantee",
     "Summarizer",
     "TerritorialControl",
+    "asummarize",
+    "run_batch",
     "summarize",
+    "summarize_many",
 ]

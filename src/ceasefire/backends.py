@@ -13,13 +13,13 @@ on validation errors, transport retries and usage metering work the same everywh
 from __future__ import annotations
 
 import atexit
-import copy
 import functools
 import importlib.util
 import logging
 import os
 import re
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,6 +37,7 @@ from tenacity import (
 )
 
 from .errors import ConfigurationError, ExtractionError, InvalidAnswerError, ModelNotFoundError
+from .redaction import redact, register_secret
 from .usage import Usage
 
 T = TypeVar("T", bound=BaseModel)
@@ -95,19 +96,6 @@ def _transport_retrying(policy: RetryPolicy) -> Retrying:
     )
 
 
-def restrict_quotes(schema: dict[str, Any], choices: Sequence[str]) -> dict[str, Any]:
-    """Make every evidence quote in `schema` one of `choices` (the article's sentences).
-
-    Only for backends that decode under a grammar: the model then cannot write a quote that
-    is not in the article, which a tiny model otherwise does most of the time.
-    """
-    schema = copy.deepcopy(schema)
-    evidence = schema.get("$defs", {}).get("Evidence")
-    if evidence and choices:
-        evidence["properties"]["quote"] = {"enum": list(dict.fromkeys(choices))}
-    return schema
-
-
 def as_json_object_format(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Translate `response_format={"type": "json_schema"}` to llama.cpp's form.
 
@@ -145,9 +133,11 @@ class Backend:
         *,
         max_tokens: int,
         usage: Usage,
-        quote_choices: Sequence[str] = (),
+        constrain: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> T:
         """One structured answer, validated against `response_model`.
+
+        `constrain` narrows the JSON schema the grammar is built from (grammar backends only).
 
         Raises ExtractionError after the retries and reasks of `policy` are spent.
         """
@@ -155,9 +145,9 @@ class Backend:
         def metered_create(**kwargs: Any) -> Any:
             if self.json_object_format:
                 kwargs = as_json_object_format(kwargs)
-            if quote_choices and self.constrained:
+            if constrain is not None and self.constrained:
                 fmt = kwargs["response_format"]
-                kwargs["response_format"] = {**fmt, "schema": restrict_quotes(fmt["schema"], quote_choices)}
+                kwargs["response_format"] = {**fmt, "schema": constrain(fmt["schema"])}
             call = functools.partial(self.create, **kwargs)
             completion = call() if self.in_process else _transport_retrying(self.policy)(call)
             if self.in_process and completion.choices:
@@ -184,12 +174,13 @@ class Backend:
         except InstructorRetryException as exc:
             cause = exc.__cause__
             if isinstance(cause, openai.OpenAIError):  # transport retries were spent
-                raise ExtractionError(f"{self.model}: {type(cause).__name__}: {cause}", usage) from exc
-            raise InvalidAnswerError(
-                f"{self.model}: no valid {response_model.__name__}: {exc}", usage
-            ) from exc
+                message = f"{self.model}: {type(cause).__name__}: {cause}"
+                # `from None`: the chained error holds the request, headers and key included.
+                raise ExtractionError(redact(message), usage) from None
+            message = f"{self.model}: no valid {response_model.__name__}: {exc}"
+            raise InvalidAnswerError(redact(message), usage) from None
         except openai.OpenAIError as exc:
-            raise ExtractionError(f"{self.model}: {type(exc).__name__}: {exc}", usage) from exc
+            raise ExtractionError(redact(f"{self.model}: {type(exc).__name__}: {exc}"), usage) from None
 
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f]")
@@ -221,6 +212,7 @@ def openai_backend(
                 "local OpenAI-compatible server"
             )
         api_key = "not-needed"  # Local servers ignore the key, but the client demands one.
+    register_secret(api_key)
     client = openai.OpenAI(
         api_key=api_key,
         base_url=base_url,
@@ -258,21 +250,24 @@ def gemma_path() -> Path:
 
 
 @functools.lru_cache(maxsize=2)
-def _load_llama(path: str, chat_format: str | None, n_ctx: int, n_threads: int | None) -> Any:
+def _load_llama(path: str, chat_format: str | None, n_ctx: int, n_threads: int | None) -> tuple[Any, Any]:
+    """The model and the lock that serialises its use: a llama.cpp context is not thread-safe."""
     from llama_cpp import Llama
 
-    return Llama(
-        model_path=path,
-        n_ctx=n_ctx,
-        n_threads=n_threads,
-        chat_format=chat_format,
-        verbose=False,
-    )
+    llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, chat_format=chat_format, verbose=False)
+    _loaded_models.append(llm)
+    return threading.Lock(), llm
 
 
-# Free the models while the interpreter is still whole: llama-cpp-python's __del__ fails
-# with a TypeError when it runs during module teardown.
-atexit.register(_load_llama.cache_clear)
+_loaded_models: list[Any] = []
+
+
+@atexit.register
+def _close_models() -> None:
+    # Free the models while the interpreter is still whole: llama-cpp-python's __del__ fails
+    # with a TypeError when it first runs during module teardown.
+    for llm in _loaded_models:
+        llm.close()
 
 
 def llama_backend(
@@ -286,14 +281,18 @@ def llama_backend(
 ) -> Backend:
     if not path.is_file():
         raise ModelNotFoundError(f"{model}: no GGUF file at {path}")
-    llm = _load_llama(str(path), chat_format, n_ctx, n_threads or os.cpu_count())
+    lock, llm = _load_llama(str(path), chat_format, n_ctx, n_threads or os.cpu_count())
+
+    def create(**kwargs: Any) -> Any:
+        with lock:
+            return llm.create_chat_completion_openai_v1(**kwargs)
 
     def count_tokens(text: str) -> int:
         return len(llm.tokenize(text.encode("utf-8"), add_bos=False))
 
     return Backend(
         model=model,
-        create=llm.create_chat_completion_openai_v1,
+        create=create,
         context_tokens=n_ctx,
         count_tokens=count_tokens,
         constrained=True,

@@ -222,3 +222,30 @@ def compare_command(run_a: str, run_b: str, store: StoreOption = DEFAULT_STORE) 
         )
     else:
         Console().print("no article got worse")
+
+
+@app.command("batch")
+def batch_command(
+    source: Annotated[
+        Path, typer.Argument(help='JSONL ({"id", "text"} per line) or a folder of .txt files.')
+    ],
+    out: Annotated[Path, typer.Argument(help="JSONL of results; re-running resumes it.")],
+    model: ModelOption = None,
+    concurrency: Annotated[int, typer.Option(help="Articles at once (API backends only).")] = 8,
+    retry_failed: Annotated[bool, typer.Option(help="Try again the articles that failed last time.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Summarize many articles into a JSONL file; nothing lost, nothing done twice."""
+    from .batch import run_batch
+
+    if not source.exists():
+        raise fail(f"no such file or folder: {source}", 2)
+    try:
+        tally = run_batch(
+            source, out, model=model, concurrency=concurrency, retry_failed=retry_failed, progress=progress
+        )
+    except CeasefireError as exc:
+        raise fail(str(exc)) from None
+    err.print(f"done {tally.done}, failed {tally.failed}, skipped {tally.skipped} → {out}")
+    if tally.failed:
+        raise typer.Exit(3)

@@ -16,11 +16,11 @@ class InvalidArticleError(CeasefireError, ValueError):
 class ArticleTooLongError(InvalidArticleError):
     """The article does not fit the model's context window."""
 
-    def __init__(self, tokens: int, limit: int, model: str):
-        self.tokens, self.limit, self.model = tokens, limit, model
+    def __init__(self, size: int, limit: int, model: str, unit: str = "tokens"):
+        self.size, self.limit, self.model, self.unit = size, limit, model, unit
         super().__init__(
-            f"article is {tokens} tokens but {model} accepts at most {limit} article tokens; "
-            "split it or use a model with a longer context"
+            f"article is {size} {unit}; ceasefire accepts at most {limit} {unit} with {model}: "
+            "split it into several articles"
         )
 
 

@@ -191,6 +191,8 @@ class RunMetadata(_Model):
     tokens_out: int = 0
     latency_s: float = 0.0
     attempts: int = 0
+    chunks: int = 1
+    """Parts the article was split into because it did not fit the model's context."""
     failed_sections: list[str] = Field(default_factory=list)
     """Sections the model never answered validly: their lists are empty for that reason."""
 

@@ -8,8 +8,14 @@ KV cache from one section call to the next and only the short task text is new.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
+import re
+import threading
 import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,8 +23,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from .backends import DEFAULT_MODEL, Backend, resolve_backend
-from .errors import ArticleTooLongError, InvalidAnswerError, InvalidArticleError
-from .grounding import ground_evidence, quotable_spans
+from .choices import Choices, constrain_overview, constrain_schema
+from .chunking import Chunk, chunk_article, merge_chunk_summaries
+from .errors import ArticleTooLongError, CeasefireError, InvalidAnswerError, InvalidArticleError
+from .grounding import ground_evidence
 from .prompts import Prompts
 from .schema import (
     SCHEMA_VERSION,
@@ -73,8 +81,20 @@ SECTION_CALLS: tuple[SectionCall, ...] = (
     SectionCall("territorial_control", TerritorySection, 400),
 )
 
+_NOTHING_TO_ASK = object()
+
+PIPELINE_VERSION = 2
+"""Bump when the extraction logic changes what a model is asked: it is part of the eval cache key."""
+
+MAX_ARTICLE_CHARS = 1_000_000
+"""Hard cap: longer input is refused, not chunked (about 250 chunks' worth of calls)."""
+
 PROMPT_OVERHEAD_TOKENS = 700
 """Room for the system prompt and the longest task text with its example."""
+
+
+_HTML_PAGE = re.compile(r"\s*(<!doctype html|<html[\s>])", re.IGNORECASE)
+_HTML_TAG = re.compile(r"</?(p|div|span|a|br|td|li|script|body|head)\b[^>]*>", re.IGNORECASE)
 
 
 def check_article(article: object) -> str:
@@ -88,6 +108,12 @@ def check_article(article: object) -> str:
     control = sum(1 for c in article if ord(c) < 32 and c not in "\n\r\t")
     if "\x00" in article or control > len(article) * 0.01:
         raise InvalidArticleError("article looks like binary data, not text")
+    if _HTML_PAGE.match(article) or len(_HTML_TAG.findall(article)) > 20:
+        # Evidence offsets must index the text the user holds, so we do not strip tags here.
+        raise InvalidArticleError(
+            "article looks like an HTML page; extract its text first (for example with "
+            "BeautifulSoup's get_text() or trafilatura) and summarize that"
+        )
     return article
 
 
@@ -122,6 +148,7 @@ class Summarizer:
         """Everything that decides the answer for a given article (the eval cache key)."""
         return {
             "model": self.backend.model,
+            "pipeline_version": PIPELINE_VERSION,
             "prompt_version": self.prompts.version,
             "schema_version": SCHEMA_VERSION,
             "params": self.backend.params,
@@ -140,13 +167,34 @@ class Summarizer:
     def run(self, article: str) -> tuple[ArticleSummary, Usage]:
         """The summary with what it cost: tokens, calls and every raw completion."""
         article = check_article(article)
-        tokens = self.backend.count_tokens(article)
-        if tokens > self.max_article_tokens:
-            raise ArticleTooLongError(tokens, self.max_article_tokens, self.backend.model)
-
+        if len(article) > MAX_ARTICLE_CHARS:
+            raise ArticleTooLongError(len(article), MAX_ARTICLE_CHARS, self.backend.model, "characters")
         started = time.perf_counter()
         usage = Usage()
-        quote_choices = quotable_spans(article)
+        if self.backend.count_tokens(article) <= self.max_article_tokens:
+            chunks = [Chunk(0, len(article))]
+        else:
+            chunks = chunk_article(article, self.max_article_tokens, self.backend.count_tokens)
+        parts, failed = [], []
+        for chunk in chunks:
+            part, part_failed = self._summarize_text(article[chunk.start : chunk.end], usage)
+            parts.append((chunk, part))
+            failed += part_failed
+        summary = merge_chunk_summaries(parts) if len(parts) > 1 else parts[0][1]
+        summary.metadata = RunMetadata(
+            model=self.backend.model,
+            prompt_version=self.prompts.version,
+            tokens_in=usage.tokens_in,
+            tokens_out=usage.tokens_out,
+            latency_s=round(time.perf_counter() - started, 3),
+            attempts=usage.attempts,
+            chunks=len(chunks),
+            failed_sections=list(dict.fromkeys(failed)),
+        )
+        return summary, usage
+
+    def _summarize_text(self, article: str, usage: Usage) -> tuple[ArticleSummary, list[str]]:
+        """One call per section over text that fits the context; the sections that failed."""
         prefix = [
             {"role": "system", "content": self.prompts.render("system")},
             {"role": "user", "content": self.prompts.render("article", article=article)},
@@ -154,6 +202,10 @@ class Summarizer:
         answers: dict[str, Any] = {}
         failed: list[str] = []
         for call in SECTION_CALLS:
+            constrain = self._constraint(article, call)
+            if constrain is _NOTHING_TO_ASK:
+                answers[call.name] = []
+                continue
             messages = _with_task(prefix, self.prompts.render(call.name))
             try:
                 answer = self.backend.extract(
@@ -161,7 +213,7 @@ class Summarizer:
                     call.response_model,
                     max_tokens=call.max_tokens,
                     usage=usage,
-                    quote_choices=quote_choices,
+                    constrain=constrain,
                 )
             except InvalidAnswerError:
                 # A section the model cannot answer is reported, not fatal; without an
@@ -175,19 +227,20 @@ class Summarizer:
                 answers.update(answer.model_dump())
                 continue
             items = _distinct(getattr(answer, call.name))
-            items = self._grounded(article, messages, call, items, usage)
-            answers[call.name] = items
+            answers[call.name] = self._grounded(article, messages, call, items, usage)
+        return ArticleSummary(**answers), failed
 
-        answers["metadata"] = RunMetadata(
-            model=self.backend.model,
-            prompt_version=self.prompts.version,
-            tokens_in=usage.tokens_in,
-            tokens_out=usage.tokens_out,
-            latency_s=round(time.perf_counter() - started, 3),
-            attempts=usage.attempts,
-            failed_sections=failed,
-        )
-        return ArticleSummary(**answers), usage
+    def _constraint(self, article: str, call: SectionCall) -> Any:
+        """The schema narrowing for a grammar backend; _NOTHING_TO_ASK when no sentence of
+        the article looks relevant to the section (the answer can only be an empty list)."""
+        if not self.backend.constrained:
+            return None
+        if call.name == "overview":
+            return functools.partial(constrain_overview, article=article)
+        choices = Choices.for_section(article, call.name)
+        if not choices.quotes:
+            return _NOTHING_TO_ASK
+        return functools.partial(constrain_schema, choices=choices, list_field=call.name)
 
     def _grounded(
         self, article: str, messages: list[dict[str, str]], call: SectionCall, items: list[Any], usage: Usage
@@ -267,12 +320,66 @@ def summarize(
     >>> s.territorial_control[0].share_percent               # doctest: +SKIP
     75.0
     """
+    return _summarizer(model, prompts_dir, on_ungrounded, backend_options)(article)
+
+
+def _summarizer(
+    model: str | None, prompts_dir: str | Path | None, on_ungrounded: str, backend_options: dict[str, Any]
+) -> Summarizer:
+    """One Summarizer per configuration, so a loaded model serves every later call."""
     model = model or os.environ.get("CEASEFIRE_MODEL") or DEFAULT_MODEL
     key = (model, str(prompts_dir), on_ungrounded, repr(sorted(backend_options.items())))
-    summarizer = _default_summarizers.get(key)
-    if summarizer is None:
-        summarizer = Summarizer(
-            model, prompts_dir=prompts_dir, on_ungrounded=on_ungrounded, **backend_options
-        )
-        _default_summarizers[key] = summarizer
-    return summarizer(article)
+    with _summarizers_lock:
+        if key not in _default_summarizers:
+            _default_summarizers[key] = Summarizer(
+                model, prompts_dir=prompts_dir, on_ungrounded=on_ungrounded, **backend_options
+            )
+        return _default_summarizers[key]
+
+
+_summarizers_lock = threading.Lock()
+
+
+async def asummarize(article: str, **options: Any) -> ArticleSummary:
+    """`summarize` for async code (and notebooks' running event loop): the model call runs in a
+    worker thread, so the loop stays free.
+
+    >>> summary = await asummarize(text, model="openai/gpt-4o-mini")   # doctest: +SKIP
+    """
+    return await asyncio.to_thread(summarize, article, **options)
+
+
+def summarize_many(
+    articles: Iterable[str],
+    *,
+    concurrency: int = 8,
+    model: str | None = None,
+    prompts_dir: str | Path | None = None,
+    on_ungrounded: Literal["flag", "drop"] = "flag",
+    progress: bool = False,
+    **backend_options: Any,
+) -> list[ArticleSummary | CeasefireError]:
+    """Summarize many articles, `concurrency` at a time (API backends; an in-process model
+    takes one at a time). Returns one entry per article, in order: its summary, or the
+    ceasefire error that stopped it, so one bad article never loses the others.
+
+    >>> results = summarize_many(texts, model="openai/gpt-4o-mini", concurrency=16)  # doctest: +SKIP
+    """
+    summarizer = _summarizer(model, prompts_dir, on_ungrounded, backend_options)
+    texts = list(articles)
+    workers = 1 if summarizer.backend.in_process else max(1, concurrency)
+
+    def one(text: str) -> ArticleSummary | CeasefireError:
+        try:
+            return summarizer(text)
+        except CeasefireError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(one, text) for text in texts]
+        if progress:
+            from tqdm.auto import tqdm
+
+            for _ in tqdm(as_completed(futures), total=len(futures), desc=summarizer.backend.model):
+                pass
+        return [f.result() for f in futures]

@@ -1,0 +1,272 @@
+"""What a model under a grammar may write, per article: grounding by construction.
+
+A 135M model asked for free strings copies the prompt ("North Kivu" from an example) or
+invents ("Pol Pot"). A grammar can forbid that: for backends that decode under one, each
+section call gets a schema whose quotes are the article's own sentences that look relevant
+to the section, whose names are capitalised phrases of those sentences, and whose numbers
+are numbers written in them. A strong model is never constrained this way: it gets the
+plain schema and writes free text, which grounding then aligns.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .grounding import quotable_spans
+
+# Words that signal a sentence may report a section's facts (English, French, Spanish).
+SECTION_CUES: dict[str, re.Pattern[str]] = {
+    name: re.compile("|".join(cues), re.IGNORECASE)
+    for name, cues in {
+        "ceasefire_talks": [
+            r"\btalks\b",
+            r"negotiat",
+            r"\bmeet",
+            r"summit",
+            r"cease-?fire",
+            r"truce",
+            r"\bpeace\b",
+            r"\bdeal\b",
+            r"agreement",
+            r"mediat",
+            r"\bround\b",
+            r"delegation",
+            r"\baccord",
+            r"pourparlers",
+            r"n[ée]goci",
+            r"cessez-le-feu",
+            r"tr[êe]ve",
+            r"\bpaix\b",
+            r"r[ée]union",
+            r"di[áa]logo",
+            r"conversaciones",
+            r"alto el fuego",
+            r"tregua",
+            r"\bpaz\b",
+            r"acuerdo",
+        ],
+        "security_guarantees": [
+            r"guarant",
+            r"securit",
+            r"\bforce\b",
+            r"troops",
+            r"backstop",
+            r"commitment",
+            r"\baid\b",
+            r"assistance",
+            r"support",
+            r"monitor",
+            r"protect",
+            r"defen[cs]",
+            r"peacekeep",
+            r"\bfund",
+            r"pledge",
+            r"garant",
+            r"troupes",
+            r"soutien",
+            r"surveill",
+            r"fuerza",
+            r"tropas",
+            r"apoyo",
+            r"verific",
+        ],
+        "attacks": [
+            r"attack",
+            r"strike",
+            r"struck",
+            r"drone",
+            r"missile",
+            r"shell",
+            r"bomb",
+            r"rocket",
+            r"raid",
+            r"killed",
+            r"injur",
+            r"wounded",
+            r"\bhit\b",
+            r"explos",
+            r"blast",
+            r"assault",
+            r"fired",
+            r"attaque",
+            r"frappe",
+            r"obus",
+            r"tu[ée]s?\b",
+            r"bless[ée]",
+            r"ataque",
+            r"atentado",
+            r"\bdron",
+            r"misil",
+            r"muert",
+            r"herid",
+            r"asalto",
+        ],
+        "territorial_control": [
+            r"control",
+            r"\bholds?\b",
+            r"\bheld\b",
+            r"occup",
+            r"captur",
+            r"seiz",
+            r"%",
+            r"per ?cent",
+            r"territor",
+            r"contr[ôo]l",
+            r"pour cent",
+            r"por ciento",
+        ],
+    }.items()
+}
+MAX_CANDIDATES = 8
+
+# Property names whose values are names, or numbers, of the article.
+NAME_FIELDS = {
+    "attacker", "location", "country", "controller", "territory", "guarantor", "beneficiary",
+    "venue", "host", "name", "affiliation", "party", "mediators",
+}  # fmt: skip
+NUMBER_FIELDS = {"share_percent", "progress_percent", "duration_years", "killed", "injured"}
+
+_CONNECTORS = {"of", "the", "and", "de", "du", "des", "la", "le", "del", "al", "el", "for", "on"}
+_PLACE_WORDS = {"region", "province", "state", "oblast", "district", "territory", "city", "county",
+                "governorate", "strip", "bank", "valley"}  # fmt: skip
+_SENTENCE_OPENERS = {
+    "a", "an", "the", "it", "its", "in", "as", "at", "on", "for", "after", "before", "since", "while",
+    "this", "that", "these", "those", "however", "following", "together", "but", "and", "he", "she",
+    "they", "we", "his", "her", "their", "there", "with", "by", "from", "if", "when", "also", "some",
+    "le", "la", "les", "un", "une", "el", "los", "las", "una", "en", "selon", "según",
+}  # fmt: skip
+_WORD = re.compile(r"[^\W\d_][\w'’.-]*", re.UNICODE)
+_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?![\w])")
+
+
+def candidate_sentences(article: str, section: str) -> list[str]:
+    """Up to MAX_CANDIDATES quotable spans with the section's cue words, in article order."""
+    cues = SECTION_CUES[section]
+    spans = quotable_spans(article)
+    hits = [(len(cues.findall(s)), i) for i, s in enumerate(spans)]
+    best = sorted((h for h in hits if h[0] > 0), key=lambda h: (-h[0], h[1]))[:MAX_CANDIDATES]
+    return [spans[i] for _, i in sorted(best, key=lambda h: h[1])]
+
+
+def name_choices(sentences: Sequence[str]) -> list[str]:
+    """Capitalised phrases of the sentences ("United States", "Coalition of the Willing"),
+    each also with a following place word ("Donetsk region"), and every sub-phrase of them."""
+    names: list[str] = []
+    for sentence in sentences:
+        words = _WORD.findall(sentence)
+        run: list[str] = []
+        for i, word in enumerate([*words, ""]):
+            if i == 0 and word.lower() in _SENTENCE_OPENERS:
+                continue  # capitalised only because it opens the sentence
+            if word[:1].isupper() or (run and word.lower() in _CONNECTORS):
+                run.append(word)
+                continue
+            while run and run[-1].lower() in _CONNECTORS:
+                run.pop()
+            if run:
+                names += _sub_phrases(run)
+                if word.lower() in _PLACE_WORDS:
+                    names.append(" ".join([*run, word]))
+            run = []
+    return [n for n in dict.fromkeys(names) if '"' not in n and "\\" not in n]
+
+
+def _sub_phrases(run: list[str], longest: int = 5) -> list[str]:
+    phrases = []
+    for start in range(len(run)):
+        for end in range(start + 1, min(len(run), start + longest) + 1):
+            piece = run[start:end]
+            if piece[0].lower() not in _CONNECTORS and piece[-1].lower() not in _CONNECTORS:
+                phrases.append(" ".join(w.rstrip(".") for w in piece))
+    return phrases
+
+
+def number_choices(sentences: Sequence[str]) -> list[float]:
+    """Every number written in the sentences ("1,200" gives 1200)."""
+    numbers = [float(m.replace(",", "")) for s in sentences for m in _NUMBER.findall(s)]
+    return list(dict.fromkeys(numbers))
+
+
+@dataclass(frozen=True)
+class Choices:
+    quotes: list[str]
+    names: list[str]
+    numbers: list[float]
+
+    @classmethod
+    def for_section(cls, article: str, section: str) -> Choices:
+        quotes = candidate_sentences(article, section)
+        return cls(quotes, name_choices(quotes), number_choices(quotes))
+
+
+def constrain_schema(
+    schema: dict[str, Any], choices: Choices, list_field: str | None = None
+) -> dict[str, Any]:
+    """A copy of `schema` whose quotes, names and numbers must be among `choices`."""
+    schema = copy.deepcopy(schema)
+    for definition in [schema, *schema.get("$defs", {}).values()]:
+        for name, prop in definition.get("properties", {}).items():
+            _shorten_text(prop)
+            if name == "quote" and choices.quotes:
+                definition["properties"][name] = {"enum": choices.quotes}
+            elif name in NAME_FIELDS and choices.names:
+                definition["properties"][name] = _restricted(prop, {"enum": choices.names})
+            elif name in NUMBER_FIELDS:
+                integer = "integer" in str(prop)
+                values = [
+                    int(n) if integer else n
+                    for n in choices.numbers
+                    if (n.is_integer() or not integer) and n <= 1_000_000
+                ]
+                if "percent" in name:
+                    values = [v for v in values if v <= 100]
+                definition["properties"][name] = _restricted(prop, {"enum": values} if values else None)
+    if list_field and list_field in schema.get("properties", {}):
+        # One item per candidate sentence at most: more would have to repeat a quote.
+        listing = schema["properties"][list_field]
+        listing["maxItems"] = min(listing.get("maxItems", len(choices.quotes)), len(choices.quotes))
+    return schema
+
+
+TEXT_LIMIT = 100
+"""Longest free text a grammar allows: a tiny model fills a string up to its limit, and long
+strings are where it loops until max_tokens."""
+
+
+def _shorten_text(prop: dict[str, Any]) -> None:
+    for option in [prop, prop.get("items", {}), *prop.get("anyOf", [])]:
+        if option.get("type") == "string" and option.get("maxLength", 0) > TEXT_LIMIT:
+            option["maxLength"] = TEXT_LIMIT
+
+
+def _restricted(prop: dict[str, Any], allowed: dict[str, Any] | None) -> dict[str, Any]:
+    """Keep null if the property allowed it; a list keeps its length bounds."""
+    if prop.get("type") == "array":
+        return {**prop, "items": allowed} if allowed else {**prop, "maxItems": 0}
+    nullable = any(option.get("type") == "null" for option in prop.get("anyOf", []))
+    if allowed is None:
+        return {"type": "null"} if nullable else prop
+    return {"anyOf": [allowed, {"type": "null"}]} if nullable else allowed
+
+
+def constrain_overview(schema: dict[str, Any], article: str) -> dict[str, Any]:
+    """Headline and summary taken from the article's lead: extractive, for tiny models.
+
+    Left free, a tiny model writes the task description back ("One neutral line...").
+    """
+    schema = copy.deepcopy(schema)
+    lead = [s for s in quotable_spans(article) if len(s) <= 200][:3]
+    if not lead:
+        return schema
+    summaries = [" ".join(lead[1:k]) for k in (3, 4) if len(lead) >= k] or [lead[0]]
+    schema["properties"]["headline"] = {"enum": lead}
+    schema["properties"]["summary"] = {"enum": list(dict.fromkeys(summaries))}
+    # The conflict is named in the lead: "Sudan" scores as "Sudan civil war" does.
+    names = name_choices(quotable_spans(article)[:5])
+    if names:
+        schema["properties"]["conflict"] = {"anyOf": [{"enum": names}, {"type": "null"}]}
+    return schema

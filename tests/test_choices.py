@@ -1,0 +1,67 @@
+"""Choices for grammar backends: quotes, names and numbers all come from the article."""
+
+from __future__ import annotations
+
+from ceasefire.choices import (
+    Choices,
+    candidate_sentences,
+    constrain_overview,
+    constrain_schema,
+    name_choices,
+    number_choices,
+)
+from ceasefire.summarize import AttacksSection, Overview, TerritorySection
+
+ARTICLE = (
+    "Russia currently controls about 75% of the Donetsk region and nearly 99% of Luhansk.\n"
+    "The weather in Paris was mild on Tuesday.\n"
+    "A Ukrainian drone hit an oil depot in the Lipetsk region, injuring 3 people.\n"
+    'The Coalition of the Willing said it would "act quickly" if talks collapsed.'
+)
+
+
+def test_candidates_are_the_relevant_sentences():
+    assert candidate_sentences(ARTICLE, "territorial_control") == [ARTICLE.splitlines()[0]]
+    assert candidate_sentences(ARTICLE, "attacks") == [ARTICLE.splitlines()[2]]
+    assert all('"' not in q for q in candidate_sentences(ARTICLE, "ceasefire_talks"))
+
+
+def test_names_and_numbers_come_from_the_sentences():
+    names = name_choices([ARTICLE.splitlines()[0], ARTICLE.splitlines()[3]])
+    assert {"Russia", "Donetsk region", "Luhansk", "Coalition of the Willing"} <= set(names)
+    assert "The" not in names and "of the Willing" not in names
+    assert number_choices(["about 75% of Donetsk and 1,200 soldiers"]) == [75.0, 1200.0]
+
+
+def test_constrain_schema_restricts_quotes_names_numbers_and_lengths():
+    choices = Choices.for_section(ARTICLE, "territorial_control")
+    schema = constrain_schema(TerritorySection.model_json_schema(), choices, "territorial_control")
+    item = schema["$defs"]["TerritorialControl"]["properties"]
+    assert schema["$defs"]["Evidence"]["properties"]["quote"] == {"enum": choices.quotes}
+    assert item["controller"] == {"enum": choices.names}
+    assert item["share_percent"]["anyOf"][0] == {"enum": [75.0, 99.0]}
+    assert schema["properties"]["territorial_control"]["maxItems"] == len(choices.quotes)
+
+
+def test_integer_fields_get_integer_choices_and_null():
+    choices = Choices.for_section(ARTICLE, "attacks")
+    schema = constrain_schema(AttacksSection.model_json_schema(), choices, "attacks")
+    injured = schema["$defs"]["Attack"]["properties"]["injured"]
+    assert injured["anyOf"] == [{"enum": [3]}, {"type": "null"}]
+    # A target is a common noun ("oil depot"), not a name: it stays free text.
+    assert schema["$defs"]["Attack"]["properties"]["target"]["type"] == "string"
+
+
+def test_free_text_is_shortened_for_tiny_models():
+    from ceasefire.choices import TEXT_LIMIT
+    from ceasefire.summarize import GuaranteesSection
+
+    choices = Choices.for_section(ARTICLE, "security_guarantees")
+    schema = constrain_schema(GuaranteesSection.model_json_schema(), choices, "security_guarantees")
+    assert schema["$defs"]["SecurityGuarantee"]["properties"]["description"]["maxLength"] == TEXT_LIMIT
+
+
+def test_overview_is_extractive():
+    schema = constrain_overview(Overview.model_json_schema(), ARTICLE)
+    assert schema["properties"]["headline"]["enum"][0] == ARTICLE.splitlines()[0]
+    assert all(s in ARTICLE for s in schema["properties"]["summary"]["enum"][0].split(". ")[:1])
