@@ -14,6 +14,7 @@ from .errors import (
     InvalidArticleError,
     ModelNotFoundError,
 )
+from .notebook import to_frames
 from .schema import (
     ArticleSummary,
     Attack,
@@ -43,4 +44,5 @@ __all__ = [
     "run_batch",
     "summarize",
     "summarize_many",
+    "to_frames",
 ]

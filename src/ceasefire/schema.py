@@ -12,10 +12,13 @@ span is in front of it: a tiny model then describes what it quoted instead of in
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from pydantic.json_schema import SkipJsonSchema
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA_VERSION = 1
 
@@ -209,10 +212,32 @@ class ArticleSummary(_Model):
     attacks: list[Attack] = Field(default_factory=list)
     territorial_control: list[TerritorialControl] = Field(default_factory=list)
     metadata: RunMetadata | None = None
+    # The article it summarizes, set by the pipeline so a notebook can show the evidence in
+    # place. Not a field: the contract is fixed, and JSON never carries the article.
+    _article: str | None = PrivateAttr(default=None)
 
     def items(self) -> list[tuple[str, _Item]]:
         """Every item of every section, as (section name, item) pairs."""
         return [(name, item) for name in SECTIONS for item in getattr(self, name)]
+
+    def _repr_html_(self) -> str:
+        from .notebook import summary_html
+
+        return summary_html(self, self._article)
+
+    def _repr_markdown_(self) -> str:
+        from .notebook import summary_markdown
+
+        return summary_markdown(self, self._article)
+
+    def to_frames(self) -> dict[str, pd.DataFrame]:
+        """One pandas DataFrame per section, one row per item (needs `ceasefire[notebook]`).
+
+        >>> summary.to_frames()["attacks"][["target", "weapon"]]   # doctest: +SKIP
+        """
+        from .notebook import to_frames
+
+        return to_frames([self])
 
 
 SECTIONS: tuple[str, ...] = (

@@ -191,6 +191,7 @@ class Summarizer:
             chunks=len(chunks),
             failed_sections=list(dict.fromkeys(failed)),
         )
+        summary._article = article
         return summary, usage
 
     def _summarize_text(self, article: str, usage: Usage) -> tuple[ArticleSummary, list[str]]:
