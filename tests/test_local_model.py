@@ -71,3 +71,30 @@ def test_without_the_adapter_llama_cpp_ignores_the_schema(seed_article):
     )
     with pytest.raises((ValidationError, json.JSONDecodeError)):
         AttacksSection.model_validate_json(completion.choices[0].message.content)
+
+
+RECIPE = (
+    "Red lentil soup\n"
+    "Rinse 200 g of red lentils. Soften an onion and two carrots in olive oil for ten minutes, "
+    "add the lentils, a litre of stock and a pinch of cumin, and simmer for twenty-five minutes. "
+    "Blend until smooth, season with lemon juice and serve with warm bread."
+)
+FRENCH = (
+    "Les pourparlers de paix entre le gouvernement malien et les rebelles ont repris mercredi à "
+    "Nouakchott, sous la médiation de l'Union africaine.\n"
+    "Une attaque de drone a frappé un dépôt de carburant près de Gao, tuant trois soldats, selon l'armée."
+)
+
+
+def test_non_news_text_gets_empty_lists_not_invented_items():
+    summary = summarize(RECIPE)
+    assert summary.items() == []
+    assert summary.metadata.attempts == 1  # only the overview was asked: nothing else is relevant
+
+
+def test_french_article_is_summarized_and_grounded():
+    summary = summarize(FRENCH)
+    ArticleSummary.model_validate_json(summary.model_dump_json())
+    for _, item in summary.items():
+        for e in item.evidence:
+            assert FRENCH[e.start : e.end] == e.quote
