@@ -1,0 +1,531 @@
+"""Benchmarks: library overhead, constrained decoding, prefix reuse, batch throughput, eval cache, memory.
+
+Every figure is a ratio measured side by side in one run (median of several runs, min and max
+shown), so the noise of a shared machine hits both sides alike. See benchmarks/README.md.
+
+    python benchmarks/run.py [--quick] [--json benchmarks/results.json] [--only batch,cache]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import cProfile
+import dataclasses
+import datetime
+import json
+import math
+import os
+import platform
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import llama_cpp
+from llama_cpp.llama_grammar import json_schema_to_gbnf
+from rich.console import Console
+from rich.table import Table
+
+from ceasefire import ArticleSummary, Summarizer, summarize_many
+from ceasefire.backends import _load_llama, _without_control_chars, gemma_path, smollm2_path
+from ceasefire.choices import Choices, constrain_schema
+from ceasefire.evals import run_eval
+from ceasefire.evals.store import RunStore
+from ceasefire.summarize import SECTION_CALLS, AttacksSection
+
+try:
+    import jsonschema
+except ImportError:  # not a dependency of ceasefire: without it, outputs are checked by pydantic only
+    jsonschema = None
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from chat_server import ChatServer, Reply, plausible_answer  # noqa: E402
+
+SEED = ROOT / "seeds" / "articles" / "000_4a1a7f77ad514017.txt"
+SMOLLM, GEMMA = "local/smollm2-135m", "local/gemma-3-270m"
+DELAY_S = 0.2
+BENCHMARKS = ("overhead", "constrained", "batch", "cache", "memory")
+
+
+@dataclass(frozen=True)
+class Plan:
+    repeats: int
+    seed_lines: tuple[int, ...] | None
+    """Lines of the seed article to use; None: all of it."""
+    max_decode_tokens: int | None
+    batch: tuple[tuple[int, int], ...]
+    """(articles, concurrency) pairs."""
+    eval_set: tuple[str, str | None]
+
+
+FULL = Plan(3, None, None, ((20, 1), (200, 8), (200, 32)), ("evals/datasets", "dev"))
+# Title, lead and the attacks paragraph: every kind of request, in a fraction of the time.
+QUICK = Plan(1, (0, 1, 8), 48, ((2, 1), (16, 8), (64, 32)), ("seeds", None))
+
+
+@dataclass
+class Row:
+    """One line of the table: a ratio (or a size) measured `len(samples)` times."""
+
+    benchmark: str
+    samples: list[float]
+    target: str = "—"
+    goal: Callable[[float], bool] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        median = statistics.median(self.samples)
+        return {
+            "benchmark": self.benchmark,
+            "median": median,
+            "min": min(self.samples),
+            "max": max(self.samples),
+            "target": self.target,
+            "met": None if self.goal is None else self.goal(median),
+            "samples": self.samples,
+            "notes": self.notes,
+        }
+
+
+def loaded_llama(model: str) -> Any:
+    """The `llama_cpp.Llama` the library runs `model` on (`_load_llama` is cached: same object)."""
+    path, chat_format = (smollm2_path(), "chatml") if model == SMOLLM else (gemma_path(), "gemma")
+    return _load_llama(str(path), chat_format, 8192, os.cpu_count())[1]
+
+
+@dataclass
+class Request:
+    kwargs: dict[str, Any]
+    content: str
+
+
+def record_requests(summarizer: Summarizer, article: str) -> list[Request]:
+    """Summarize once, keeping the exact keyword arguments of every model call and its answer."""
+    create = summarizer.backend.create
+    requests: list[Request] = []
+
+    def recorder(**kwargs: Any) -> Any:
+        sent = copy.deepcopy(kwargs)
+        completion = create(**kwargs)
+        requests.append(Request(sent, completion.choices[0].message.content))
+        return completion
+
+    summarizer.backend.create = recorder
+    try:
+        summarizer(article)
+    finally:
+        summarizer.backend.create = create
+    return requests
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+def bench_overhead_and_prefix(
+    summarizer: Summarizer, requests: list[Request], article: str, plan: Plan
+) -> list[Row]:
+    """Library vs the same requests replayed on llama_cpp; replayed with vs without KV prefix reuse."""
+    misses = _load_llama.cache_info().misses
+    llm = loaded_llama(SMOLLM)
+    assert _load_llama.cache_info().misses == misses, "not the model object the summarizer uses"
+
+    def library() -> int:
+        return summarizer(article).metadata.attempts
+
+    def raw() -> list[str]:
+        return [llm.create_chat_completion_openai_v1(**r.kwargs).choices[0].message.content for r in requests]
+
+    def raw_without_reuse() -> list[str]:
+        contents = []
+        for r in requests:
+            llm.reset()  # forget the previous call's KV cache: the article is evaluated again
+            contents.append(llm.create_chat_completion_openai_v1(**r.kwargs).choices[0].message.content)
+        return contents
+
+    variants: dict[str, Callable[[], Any]] = {"library": library, "raw": raw, "no reuse": raw_without_reuse}
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    outputs: dict[str, Any] = {}
+    for i in range(plan.repeats):
+        names = list(variants)[i % 3 :] + list(variants)[: i % 3]  # each variant goes first in turn
+        for name in names:
+            llm.reset()
+            elapsed, outputs[name] = timed(variants[name])
+            seconds[name].append(elapsed)
+    recorded = [r.content for r in requests]
+    overhead = Row(
+        "overhead: Summarizer ÷ raw llama_cpp, smollm2",
+        [lib / raw for lib, raw in zip(seconds["library"], seconds["raw"], strict=True)],
+        "≤ 1.05",
+        lambda m: m <= 1.05,
+        [
+            f"{len(requests)} calls; library {statistics.median(seconds['library']):.1f} s, "
+            f"raw {statistics.median(seconds['raw']):.1f} s (median)",
+            f"replayed answers identical to the library's: {outputs['raw'] == recorded}; "
+            f"library calls per run: {outputs['library']}",
+        ],
+    )
+    prefix = Row(
+        "prefix reuse: time with ÷ without KV reuse",
+        [a / b for a, b in zip(seconds["raw"], seconds["no reuse"], strict=True)],
+        notes=[
+            f"with {statistics.median(seconds['raw']):.1f} s, without "
+            f"{statistics.median(seconds['no reuse']):.1f} s; "
+            f"answers identical without reuse: {outputs['no reuse'] == recorded}"
+        ],
+    )
+    return [overhead, prefix]
+
+
+@contextmanager
+def llama_seconds(into: Counter[str]) -> Iterator[None]:
+    """Add the seconds spent in llama.cpp's forward pass (`decode`), in its sampler chain
+    (`sample`: repeat penalty, grammar over the whole vocabulary, greedy) and in building the
+    grammar (`json_schema_to_gbnf` in Python, `add_grammar` parsing it in C) to `into`."""
+    profile = cProfile.Profile()
+    started = time.perf_counter()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        into["total"] += time.perf_counter() - started
+        stats: dict[tuple[str, int, str], tuple[Any, ...]] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+        for (file, _, function), (_, _, own, cumulative, _) in stats.items():
+            if file.endswith("_internals.py") and function in ("decode", "sample", "add_grammar"):
+                into[function] += own
+            elif function == "json_schema_to_gbnf":
+                into[function] += cumulative
+
+
+def enum_values(schema: Any) -> int:
+    if isinstance(schema, dict):
+        return len(schema.get("enum", [])) + sum(enum_values(v) for v in schema.values())
+    return sum(enum_values(v) for v in schema) if isinstance(schema, list) else 0
+
+
+def check_answer(completion: Any, schema: dict[str, Any]) -> str:
+    """Whether the answer is valid as the library reads it (control characters blanked) and
+    within the grammar's schema: "valid", "cut off" (at max_tokens) or "INVALID"."""
+    if completion.choices[0].finish_reason == "length":
+        return "cut off"
+    content = _without_control_chars(completion.choices[0].message.content)
+    try:
+        AttacksSection.model_validate_json(content)
+        if jsonschema is not None:
+            jsonschema.validate(json.loads(content), schema)
+    except ValueError:
+        return "INVALID"
+    except Exception as exc:
+        if jsonschema is not None and isinstance(exc, jsonschema.ValidationError):
+            return "INVALID"
+        raise
+    return "valid"
+
+
+def constrained_vs_free(model: str, label: str, request: dict[str, Any], repeats: int) -> Row:
+    """Tokens/s under the request's grammar vs free greedy decoding of as many tokens, same prompt.
+
+    The prompt is evaluated once first; every timed call reuses it, so both sides time decoding.
+    Free decoding drives `Llama.generate`, which never stops at end-of-text, with the sampler
+    settings of the chat handler (greedy, repeat penalty 1.1): only the grammar differs.
+    """
+    llm = loaded_llama(model)
+    schema = request["response_format"]["schema"]
+    llm.reset()
+    first = llm.create_chat_completion_openai_v1(**request)
+    prompt = list(llm.input_ids[: first.usage.prompt_tokens])
+    n = first.usage.completion_tokens
+    answers = Counter([check_answer(first, schema)])
+    grammar: Counter[str] = Counter()
+    free: Counter[str] = Counter()
+
+    def constrained() -> None:
+        with llama_seconds(grammar):
+            completion = llm.create_chat_completion_openai_v1(**request)
+        grammar["tokens"] += completion.usage.completion_tokens
+        answers[check_answer(completion, schema)] += 1
+
+    def unconstrained() -> None:
+        tokens = llm.generate(prompt, temp=0.0, repeat_penalty=1.1)
+        with llama_seconds(free):
+            free["tokens"] += sum(1 for _ in zip(range(n), tokens, strict=False))
+        tokens.close()
+
+    ratios = []
+    for i in range(repeats):
+        before = grammar.copy(), free.copy()
+        for run in (constrained, unconstrained) if i % 2 == 0 else (unconstrained, constrained):
+            run()
+        g, f = grammar - before[0], free - before[1]
+        ratios.append((g["tokens"] / g["total"]) / (f["tokens"] / f["total"]))
+
+    def ms_per_token(counter: Counter[str], *keys: str) -> str:
+        seconds = counter[keys[0]] - sum(counter[k] for k in keys[1:])
+        return f"{seconds / counter['tokens'] * 1000:.2f}"
+
+    gbnf = json_schema_to_gbnf(json.dumps(schema))
+    parts = ("decode", "sample", "json_schema_to_gbnf", "add_grammar")
+    return Row(
+        f"grammar ÷ free tok/s: {model.removeprefix('local/')}, {label}",
+        ratios,
+        "(0.2–0.35 raw)",
+        notes=[
+            f"{n} tokens; grammar {gbnf.count('::=')} rules, {len(gbnf)} chars, "
+            f"{enum_values(schema)} enum values; vocabulary {llm.n_vocab()} tokens",
+            f"ms per token, grammar | free: decode {ms_per_token(grammar, 'decode')} | "
+            f"{ms_per_token(free, 'decode')}; sample {ms_per_token(grammar, 'sample')} | "
+            f"{ms_per_token(free, 'sample')}; rest {ms_per_token(grammar, 'total', *parts)} | "
+            f"{ms_per_token(free, 'total', *parts)}",
+            f"grammar build per call: {grammar['json_schema_to_gbnf'] / repeats * 1000:.1f} ms to GBNF "
+            f"(Python), {grammar['add_grammar'] / repeats * 1000:.1f} ms parsed (C)",
+            "answers: "
+            + ", ".join(f"{count} {kind}" for kind, count in sorted(answers.items()))
+            + ("" if jsonschema else " (checked by pydantic only: jsonschema is not installed)"),
+        ],
+        goal=(lambda _: False) if answers["INVALID"] else None,  # a broken constraint fails the row
+    )
+
+
+def bench_constrained(requests: list[Request], article: str, plan: Plan) -> list[Row]:
+    """The recorded attacks request, with the library's narrowed schema and with the plain one."""
+    attacks = next(
+        r.kwargs for r in requests if "attacks" in r.kwargs["response_format"]["schema"]["properties"]
+    )
+    plain_schema = AttacksSection.model_json_schema()
+    narrowed = constrain_schema(plain_schema, Choices.for_section(article, "attacks"), "attacks")
+    assert narrowed == attacks["response_format"]["schema"], (
+        "the recorded schema is not the plain one narrowed"
+    )
+    if plan.max_decode_tokens:
+        attacks = {**attacks, "max_tokens": plan.max_decode_tokens}
+    plain = {**attacks, "response_format": {"type": "json_object", "schema": plain_schema}}
+    return [
+        constrained_vs_free(model, label, request, plan.repeats)
+        for model in (SMOLLM, GEMMA)
+        for label, request in (("plain", plain), ("narrowed", attacks))
+    ]
+
+
+def delayed_answer(request: dict[str, Any]) -> Reply:
+    return dataclasses.replace(plausible_answer(request), delay_s=DELAY_S)
+
+
+def batch_run(texts: list[str], concurrency: int, tuned_server: bool) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds of this process (client and server) and calls made."""
+    with ChatServer(default=delayed_answer) as server:
+        if tuned_server:
+            # Diagnosis only: the test server without Nagle's delay on its two writes per
+            # answer (40 ms of delayed ACK each) and with a listen backlog above 5.
+            server._httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
+            server._httpd.socket.listen(128)
+        cpu = time.process_time()
+        wall, results = timed(
+            lambda: summarize_many(
+                texts, concurrency=concurrency, model="openai/bench", base_url=server.base_url, api_key="k"
+            )
+        )
+        assert all(isinstance(r, ArticleSummary) for r in results), results
+        return wall, time.process_time() - cpu, len(server.requests)
+
+
+def bench_batch(article: str, plan: Plan) -> list[Row]:
+    """summarize_many against the test server answering after DELAY_S: share of the ideal time."""
+    batch_run([article], 1, False)  # first calls pay for imports and schema building: not measured
+    widest = plan.batch[-1]
+    configs = [(n, c, False) for n, c in plan.batch] + [(*widest, True)]
+    shares: dict[tuple[int, int, bool], list[float]] = {k: [] for k in configs}
+    cpu_per_call: dict[tuple[int, int, bool], list[float]] = {k: [] for k in configs}
+    for i in range(plan.repeats):
+        for n, c, tuned in configs[i % len(configs) :] + configs[: i % len(configs)]:
+            texts = [f"{article}\n\nBulletin {k}." for k in range(n)]
+            wall, cpu, calls = batch_run(texts, c, tuned)
+            shares[n, c, tuned].append(n * len(SECTION_CALLS) * DELAY_S / c / wall)
+            cpu_per_call[n, c, tuned].append(cpu / calls * 1000)
+    rows = []
+    for n, c, tuned in configs:
+        ideal = n * len(SECTION_CALLS) * DELAY_S / c
+        bound = math.ceil(n / c) * len(SECTION_CALLS) * DELAY_S
+        cpu_ms = statistics.median(cpu_per_call[n, c, tuned])
+        busy = cpu_ms / 1000 * n * len(SECTION_CALLS) / (ideal / statistics.median(shares[n, c, tuned]))
+        rows.append(
+            Row(
+                f"batch c={c}, {n} articles{', no Nagle delay' if tuned else ''}: ideal ÷ actual",
+                shares[n, c, tuned],
+                "≥ 0.9" if c == widest[1] and not tuned else "—",
+                (lambda m: m >= 0.9) if c == widest[1] and not tuned else None,
+                [
+                    f"ideal {ideal:.2f} s"
+                    + (
+                        f", but {c} workers that each make an article's calls in turn need "
+                        f"{bound:.2f} s: at most {ideal / bound:.3f} is reachable"
+                        if bound > ideal
+                        else ""
+                    )
+                    + f"; CPU {cpu_ms:.1f} ms per call in this process (client and in-process "
+                    f"server), {busy:.0%} of one core over the run"
+                ],
+            )
+        )
+    return rows
+
+
+def bench_cache(plan: Plan) -> Row:
+    """An eval re-run answered from the run store's cache vs the cold run that filled it."""
+    dataset, split = plan.eval_set
+    loaded_llama(SMOLLM)  # the cold run times summarizing, not loading the model
+    with tempfile.TemporaryDirectory() as tmp:
+        store = RunStore(Path(tmp) / "runs.sqlite")
+
+        def run() -> Any:
+            return run_eval(ROOT / dataset, split, SMOLLM, store=store, progress=False)
+
+        cold, first = timed(run)
+        warm = []
+        for _ in range(plan.repeats):
+            elapsed, again = timed(run)
+            assert again.scores["cached_articles"] == again.scores["n_articles"]
+            warm.append(elapsed)
+        store.close()
+    return Row(
+        f"eval cache: cold ÷ cached, {split or dataset}",
+        [cold / w for w in warm],
+        "≥ 50",
+        lambda m: m >= 50,
+        [
+            f"{first.scores['n_articles']} articles: cold {cold:.1f} s (model already loaded), "
+            f"cached {statistics.median(warm) * 1000:.0f} ms (median)"
+        ],
+    )
+
+
+# Linux carries the parent's peak RSS over exec into the child's ru_maxrss (this process holds
+# both models by now), so the child also reports VmHWM: the peak of its own address space.
+PEAK_RSS = """
+import re, resource, sys
+from ceasefire import summarize
+summarize(sys.stdin.read(), model=sys.argv[1])
+status = open("/proc/self/status").read()
+hwm = re.search(r"VmHWM:\\s+(\\d+) kB", status)
+maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(maxrss, hwm.group(1) if hwm else maxrss)
+"""
+
+
+def bench_memory(article: str) -> list[Row]:
+    """Peak resident memory of a fresh process summarizing the article, in MiB."""
+    rows = []
+    for model in (SMOLLM, GEMMA):
+        out = subprocess.run(
+            [sys.executable, "-c", PEAK_RSS, model], input=article, capture_output=True, text=True, check=True
+        )
+        maxrss_kib, hwm_kib = map(int, out.stdout.split()[-2:])
+        rows.append(
+            Row(
+                f"peak RSS MiB: {model.removeprefix('local/')}",
+                [hwm_kib / 1024],
+                notes=[f"VmHWM {hwm_kib / 1024:.0f} MiB; ru_maxrss {maxrss_kib / 1024:.0f} MiB"],
+            )
+        )
+    return rows
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "llama_cpp": llama_cpp.__version__,
+        "load_average": os.getloadavg(),
+    }
+
+
+def print_table(rows: list[Row], info: dict[str, Any]) -> None:
+    table = Table(title=f"ceasefire benchmarks, {info['date']}, {info['cpus']} CPUs", title_justify="left")
+    for column in ("benchmark", "measured (median)", "min", "max", "target", "met?"):
+        table.add_column(column, justify="left" if column == "benchmark" else "right")
+    for row in rows:
+        d = row.as_dict()
+        met = {True: "[green]yes", False: "[red]NO", None: "—"}[d["met"]]
+        figures = (f"{v:,.0f}" if v >= 1000 else f"{v:.3g}" for v in (d["median"], d["min"], d["max"]))
+        table.add_row(d["benchmark"], *figures, d["target"], met)
+    console = Console()
+    if not console.is_terminal:
+        console.width = 120
+    console.print(table)
+    for row in rows:
+        for note in row.notes:
+            console.print(f"[dim]{row.benchmark}:[/dim] {note}", highlight=False)
+    load = info["load_average"], info["load_average_after"]
+    console.print(
+        f"load average before {load[0][0]:.2f}, after {load[1][0]:.2f} (other processes share the CPUs)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="one repeat of a smaller workload (a smoke test)"
+    )
+    parser.add_argument("--json", type=Path, help="also write the table, samples and notes here")
+    parser.add_argument("--repeats", type=int, help="runs per measurement (default 3, quick 1)")
+    parser.add_argument(
+        "--only", default=",".join(BENCHMARKS), help=f"comma-separated: {','.join(BENCHMARKS)}"
+    )
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    if args.repeats:
+        plan = dataclasses.replace(plan, repeats=args.repeats)
+    only = set(args.only.split(","))
+    if only - set(BENCHMARKS):
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(only - set(BENCHMARKS)))}")
+    article = SEED.read_text(encoding="utf-8")
+    if plan.seed_lines:
+        lines = article.splitlines()
+        article = "\n".join(lines[i] for i in plan.seed_lines)
+
+    info = machine()
+    rows: list[Row] = []
+    if only & {"overhead", "constrained"}:
+        summarizer = Summarizer(SMOLLM)
+        requests = record_requests(summarizer, article)
+        if "overhead" in only:
+            rows += bench_overhead_and_prefix(summarizer, requests, article, plan)
+        if "constrained" in only:
+            rows += bench_constrained(requests, article, plan)
+    if "batch" in only:
+        rows += bench_batch(article, plan)
+    if "cache" in only:
+        rows.append(bench_cache(plan))
+    if "memory" in only:
+        rows += bench_memory(article)
+    info["load_average_after"] = os.getloadavg()
+
+    print_table(rows, info)
+    if args.json:
+        result = {
+            "machine": info,
+            "mode": "quick" if args.quick else "full",
+            "plan": dataclasses.asdict(plan),
+        }
+        args.json.write_text(json.dumps({**result, "rows": [r.as_dict() for r in rows]}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
