@@ -102,11 +102,16 @@ class ChatServer:
         self.default = default
         self.requests: list[dict[str, Any]] = []
         self.headers_seen: list[dict[str, str]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
         self._lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle's algorithm the second waits
+            # for the client's delayed ACK, about 40 ms a request.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
@@ -118,6 +123,15 @@ class ChatServer:
                     server.requests.append(request)
                     server.headers_seen.append({k.lower(): v for k, v in self.headers.items()})
                     reply = server.script.popleft() if server.script else None
+                    server.in_flight += 1
+                    server.most_in_flight = max(server.most_in_flight, server.in_flight)
+                try:
+                    self._answer(request, reply)
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _answer(self, request: dict[str, Any], reply: Reply | None) -> None:
                 if reply is None:
                     reply = server.default(request)
                 if reply.delay_s:
@@ -139,6 +153,8 @@ class ChatServer:
                 self.wfile.write(body)
 
         class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # the default listen backlog of 5 refuses bursts of clients
+
             def handle_error(self, request: Any, client_address: Any) -> None:
                 pass  # clients that time out or hang up are part of the faults under test
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -13,6 +14,7 @@ from collections import Counter
 
 import pytest
 
+from ceasefire import ArticleSummary, summarize_many
 from ceasefire.backends import RetryPolicy
 from ceasefire.batch import run_batch
 from chat_server import ChatServer, Reply, plausible_answer
@@ -90,6 +92,20 @@ def test_200_articles_with_30_percent_faults_lose_nothing(tmp_path):
         f"\nfault matrix: {dict(injected)}; requests {requests}; done {tally.done}; "
         f"failed {tally.failed}; lost 0"
     )
+
+
+def test_concurrency_caps_requests_in_flight_and_fills_every_slot(tmp_path):
+    def slow(request):
+        return dataclasses.replace(plausible_answer(request), delay_s=0.05)
+
+    texts = [f"Report {i}. Drones struck a fuel depot in region {i}." for i in range(24)]
+    with ChatServer(slow) as server:
+        results = summarize_many(
+            texts, model="openai/test", base_url=server.base_url, api_key="sk-test", concurrency=4
+        )
+        assert all(isinstance(r, ArticleSummary) for r in results)
+        # Never more than asked, and articles queue for the slots, so all four are used.
+        assert server.most_in_flight == 4
 
 
 def test_resume_skips_done_and_redoes_a_torn_line(tmp_path):

@@ -20,7 +20,7 @@ import os
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -125,6 +125,19 @@ class Backend:
     in_process: bool = False
     """Runs in this process: no transport to retry, and one call at a time."""
     params: dict[str, Any] = field(default_factory=dict)
+    slots: threading.Semaphore | None = None
+    """Caps the requests in flight, shared by every thread using this backend; None: no cap."""
+
+    def with_request_limit(self, requests: int) -> Backend:
+        """This backend, sending at most `requests` requests at once (the same client)."""
+        return replace(self, slots=threading.BoundedSemaphore(max(1, requests)))
+
+    def send(self, **kwargs: Any) -> Any:
+        """One request, holding a slot only while it is on the wire (never during a backoff)."""
+        if self.slots is None:
+            return self.create(**kwargs)
+        with self.slots:
+            return self.create(**kwargs)
 
     def extract(
         self,
@@ -148,7 +161,7 @@ class Backend:
             if constrain is not None and self.constrained:
                 fmt = kwargs["response_format"]
                 kwargs["response_format"] = {**fmt, "schema": constrain(fmt["schema"])}
-            call = functools.partial(self.create, **kwargs)
+            call = functools.partial(self.send, **kwargs)
             completion = call() if self.in_process else _transport_retrying(self.policy)(call)
             if self.in_process and completion.choices:
                 message = completion.choices[0].message

@@ -28,7 +28,7 @@ from rich.progress import (
 )
 
 from .errors import CeasefireError, InvalidArticleError
-from .summarize import Summarizer
+from .summarize import Summarizer, fan_out
 
 
 @dataclass
@@ -141,8 +141,7 @@ def run_batch(
     if retry_failed:
         drop_failed(out)
         done_before = finished_ids(out)
-    summarizer = Summarizer(model, **options)
-    workers = 1 if summarizer.backend.in_process else max(1, concurrency)
+    summarizer, workers = fan_out(Summarizer(model, **options), concurrency)
     tally = Tally()
     seen: set[str] = set()
     todo: list[Article] = []

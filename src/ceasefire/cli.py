@@ -105,7 +105,7 @@ def eval_command(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Call the model even for cached answers.")
     ] = False,
-    concurrency: Annotated[int, typer.Option(help="Articles at once (API backends only).")] = 4,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at once (API backends only).")] = 4,
     prompts: Annotated[Path | None, typer.Option(help="Directory of prompt templates.")] = None,
     store: StoreOption = DEFAULT_STORE,
     fields: Annotated[bool, typer.Option("--fields", help="Also print the per-field table.")] = False,
@@ -231,7 +231,7 @@ def batch_command(
     ],
     out: Annotated[Path, typer.Argument(help="JSONL of results; re-running resumes it.")],
     model: ModelOption = None,
-    concurrency: Annotated[int, typer.Option(help="Articles at once (API backends only).")] = 8,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at once (API backends only).")] = 8,
     retry_failed: Annotated[bool, typer.Option(help="Try again the articles that failed last time.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:

@@ -9,6 +9,7 @@ KV cache from one section call to the next and only the short task text is new.
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import os
 import re
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import instructor
 from pydantic import BaseModel, Field
 
 from .backends import DEFAULT_MODEL, Backend, resolve_backend
@@ -42,7 +44,26 @@ from .schema import (
 from .usage import Usage
 
 
-class Overview(BaseModel):
+class _Answer(instructor.OpenAISchema):
+    """The answer to one call.
+
+    instructor wraps a plain model in a new `OpenAISchema` subclass on every request, then
+    builds that class's JSON schema: together most of the client's CPU per call. Being one
+    already skips the wrapping, and a class's schema never changes, so it is built once.
+    """
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        # A copy: callers (the grammar narrowing, instructor) may edit what they get.
+        return copy.deepcopy(_json_schema_of(cls, args, tuple(sorted(kwargs.items()))))
+
+
+@functools.cache
+def _json_schema_of(cls: type[_Answer], args: tuple[Any, ...], kwargs: tuple[Any, ...]) -> dict[str, Any]:
+    return super(_Answer, cls).model_json_schema(*args, **dict(kwargs))
+
+
+class Overview(_Answer):
     headline: ShortText = Field(description="One neutral line, at most 20 words.")
     summary: Annotated[str, Field(min_length=1, max_length=600)] = Field(
         description="2 to 4 sentences: what happened, who, what is at stake."
@@ -50,19 +71,19 @@ class Overview(BaseModel):
     conflict: Name | None = Field(None, description='The war or dispute, e.g. "Russia-Ukraine war".')
 
 
-class TalksSection(BaseModel):
+class TalksSection(_Answer):
     ceasefire_talks: Annotated[list[CeasefireTalks], Field(max_length=3)]
 
 
-class GuaranteesSection(BaseModel):
+class GuaranteesSection(_Answer):
     security_guarantees: Annotated[list[SecurityGuarantee], Field(max_length=4)]
 
 
-class AttacksSection(BaseModel):
+class AttacksSection(_Answer):
     attacks: Annotated[list[Attack], Field(max_length=5)]
 
 
-class TerritorySection(BaseModel):
+class TerritorySection(_Answer):
     territorial_control: Annotated[list[TerritorialControl], Field(max_length=4)]
 
 
@@ -341,6 +362,21 @@ def _summarizer(
 _summarizers_lock = threading.Lock()
 
 
+def fan_out(summarizer: Summarizer, concurrency: int) -> tuple[Summarizer, int]:
+    """A summarizer that keeps at most `concurrency` requests in flight, and how many articles
+    to run at once to keep them all busy.
+
+    An article makes its calls one after another, so `concurrency` articles would leave slots
+    idle whenever fewer than that are left, or between one article's calls; twice as many
+    articles queue for the slots instead. An in-process model serves one call at a time.
+    """
+    if summarizer.backend.in_process:
+        return summarizer, 1
+    limited = copy.copy(summarizer)
+    limited.backend = summarizer.backend.with_request_limit(concurrency)
+    return limited, 2 * max(1, concurrency)
+
+
 async def asummarize(article: str, **options: Any) -> ArticleSummary:
     """`summarize` for async code (and notebooks' running event loop): the model call runs in a
     worker thread, so the loop stays free.
@@ -360,15 +396,16 @@ def summarize_many(
     progress: bool = False,
     **backend_options: Any,
 ) -> list[ArticleSummary | CeasefireError]:
-    """Summarize many articles, `concurrency` at a time (API backends; an in-process model
-    takes one at a time). Returns one entry per article, in order: its summary, or the
-    ceasefire error that stopped it, so one bad article never loses the others.
+    """Summarize many articles with up to `concurrency` requests in flight (API backends; an
+    in-process model takes one article at a time). Returns one entry per article, in order:
+    its summary, or the ceasefire error that stopped it, so one bad article never loses the
+    others.
 
     >>> results = summarize_many(texts, model="openai/gpt-4o-mini", concurrency=16)  # doctest: +SKIP
     """
-    summarizer = _summarizer(model, prompts_dir, on_ungrounded, backend_options)
+    shared = _summarizer(model, prompts_dir, on_ungrounded, backend_options)
+    summarizer, workers = fan_out(shared, concurrency)
     texts = list(articles)
-    workers = 1 if summarizer.backend.in_process else max(1, concurrency)
 
     def one(text: str) -> ArticleSummary | CeasefireError:
         try:

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..errors import CeasefireError
 from ..schema import ArticleSummary
-from ..summarize import Summarizer
+from ..summarize import Summarizer, fan_out
 from .dataset import Sample, load_dataset, resolve_dataset
 from .scoring import aggregate, score_article
 from .store import DEFAULT_STORE, RunStore, cache_key, now
@@ -140,8 +140,7 @@ def run_eval(
     store = store or RunStore(DEFAULT_STORE)
     path = resolve_dataset(dataset, split)
     samples = load_dataset(path)
-    summarizer = Summarizer(model, prompts_dir=prompts_dir, **backend_options)
-    workers = 1 if summarizer.backend.in_process else max(1, concurrency)
+    summarizer, workers = fan_out(Summarizer(model, prompts_dir=prompts_dir, **backend_options), concurrency)
     started = time.perf_counter()
     results: list[dict[str, Any]] = []
     with _progress_bar(progress, len(samples), summarizer.backend.model) as advance:
