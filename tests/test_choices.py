@@ -30,6 +30,7 @@ def test_names_and_numbers_come_from_the_sentences():
     names = name_choices([ARTICLE.splitlines()[0], ARTICLE.splitlines()[3]])
     assert {"Russia", "Donetsk region", "Luhansk", "Coalition of the Willing"} <= set(names)
     assert "The" not in names and "of the Willing" not in names
+    assert "Mandalay region" in name_choices(["Rebels hold most of the Mandalay region."])
     assert number_choices(["about 75% of Donetsk and 1,200 soldiers"]) == [75.0, 1200.0]
 
 

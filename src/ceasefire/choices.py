@@ -169,8 +169,9 @@ def name_choices(sentences: Sequence[str]) -> list[str]:
                 run.pop()
             if run:
                 names += _sub_phrases(run)
-                if word.lower() in _PLACE_WORDS:
-                    names.append(" ".join([*run, word]))
+                place = word.rstrip(".")  # "the Mandalay region." ends a sentence
+                if place.lower() in _PLACE_WORDS:
+                    names.append(" ".join([*run, place]))
             run = []
     return [n for n in dict.fromkeys(names) if '"' not in n and "\\" not in n]
 

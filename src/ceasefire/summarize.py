@@ -104,7 +104,7 @@ SECTION_CALLS: tuple[SectionCall, ...] = (
 
 _NOTHING_TO_ASK = object()
 
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 """Bump when the extraction logic changes what a model is asked: it is part of the eval cache key."""
 
 MAX_ARTICLE_CHARS = 1_000_000
