@@ -98,7 +98,7 @@ class Row:
 def loaded_llama(model: str) -> Any:
     """The `llama_cpp.Llama` the library runs `model` on (`_load_llama` is cached: same object)."""
     path, chat_format = (smollm2_path(), "chatml") if model == SMOLLM else (gemma_path(), "gemma")
-    return _load_llama(str(path), chat_format, 8192, os.cpu_count())[1]
+    return _load_llama(str(path), chat_format, 8192, os.cpu_count(), None)[1]
 
 
 @dataclass

@@ -6,6 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
+from ceasefire.backends import DEFAULT_MODEL
 from ceasefire.cli import app
 from ceasefire.schema import ArticleSummary
 from conftest import SEED_ARTICLE
@@ -17,13 +18,13 @@ def test_summarize_json_prints_the_schema():
     result = runner.invoke(app, ["summarize", str(SEED_ARTICLE), "--json"])
     assert result.exit_code == 0, result.output
     summary = ArticleSummary.model_validate(json.loads(result.stdout))
-    assert summary.metadata.model == "local/smollm2-135m"
+    assert summary.metadata.model == DEFAULT_MODEL
 
 
 def test_summarize_reads_stdin_and_renders_tables():
     result = runner.invoke(app, ["summarize", "-"], input=SEED_ARTICLE.read_text())
     assert result.exit_code == 0, result.output
-    assert "local/smollm2-135m" in result.stdout
+    assert DEFAULT_MODEL in result.stdout
 
 
 def test_missing_file_is_a_clear_error():

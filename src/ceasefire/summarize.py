@@ -15,11 +15,11 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import instructor
 from pydantic import BaseModel, Field
@@ -104,7 +104,15 @@ SECTION_CALLS: tuple[SectionCall, ...] = (
 
 _NOTHING_TO_ASK = object()
 
-PIPELINE_VERSION = 3
+
+class SectionRequest(NamedTuple):
+    call: SectionCall
+    messages: list[dict[str, str]]
+    constrain: Callable[[dict[str, Any]], dict[str, Any]] | None
+    """Narrows the JSON schema for a grammar backend; None for the others."""
+
+
+PIPELINE_VERSION = 4
 """Bump when the extraction logic changes what a model is asked: it is part of the eval cache key."""
 
 MAX_ARTICLE_CHARS = 1_000_000
@@ -169,6 +177,7 @@ class Summarizer:
         """Everything that decides the answer for a given article (the eval cache key)."""
         return {
             "model": self.backend.model,
+            "weights": self.backend.weights,
             "pipeline_version": PIPELINE_VERSION,
             "prompt_version": self.prompts.version,
             "schema_version": SCHEMA_VERSION,
@@ -215,20 +224,27 @@ class Summarizer:
         summary._article = article
         return summary, usage
 
-    def _summarize_text(self, article: str, usage: Usage) -> tuple[ArticleSummary, list[str]]:
-        """One call per section over text that fits the context; the sections that failed."""
+    def section_requests(self, article: str) -> list[SectionRequest]:
+        """The calls made for text that fits the context, in order; a section with nothing to
+        ask is left out. Fine-tuning data is built from these, so that training and inference
+        send the same text."""
         prefix = [
             {"role": "system", "content": self.prompts.render("system")},
             {"role": "user", "content": self.prompts.render("article", article=article)},
         ]
-        answers: dict[str, Any] = {}
-        failed: list[str] = []
+        requests = []
         for call in SECTION_CALLS:
             constrain = self._constraint(article, call)
-            if constrain is _NOTHING_TO_ASK:
-                answers[call.name] = []
-                continue
-            messages = _with_task(prefix, self.prompts.render(call.name))
+            if constrain is not _NOTHING_TO_ASK:
+                messages = _with_task(prefix, self.prompts.render(call.name))
+                requests.append(SectionRequest(call, messages, constrain))
+        return requests
+
+    def _summarize_text(self, article: str, usage: Usage) -> tuple[ArticleSummary, list[str]]:
+        """One call per section over text that fits the context; the sections that failed."""
+        answers: dict[str, Any] = {call.name: [] for call in SECTION_CALLS[1:]}
+        failed: list[str] = []
+        for call, messages, constrain in self.section_requests(article):
             try:
                 answer = self.backend.extract(
                     messages,
