@@ -242,7 +242,7 @@ class Summarizer:
 
     def _summarize_text(self, article: str, usage: Usage) -> tuple[ArticleSummary, list[str]]:
         """One call per section over text that fits the context; the sections that failed."""
-        answers: dict[str, Any] = {call.name: [] for call in SECTION_CALLS[1:]}
+        answers: dict[str, Any] = {call.name: [] for call in SECTION_CALLS if call.name != "overview"}
         failed: list[str] = []
         for call, messages, constrain in self.section_requests(article):
             try:
