@@ -15,8 +15,10 @@ from ceasefire.backends import (
     as_json_object_format,
     resolve_backend,
 )
+from ceasefire.choices import Choices, constrain_overview, constrain_schema
 from ceasefire.errors import ConfigurationError
 from ceasefire.schema import ArticleSummary
+from ceasefire.summarize import AttacksSection, Overview
 from chat_server import Reply, plausible_answer
 
 FAST = RetryPolicy(transport_attempts=3, max_wait_s=0.05, total_timeout_s=10, reasks=2)
@@ -52,7 +54,33 @@ def test_json_schema_format_becomes_llama_cpp_json_object():
         "messages": [],
         "response_format": {"type": "json_schema", "json_schema": {"name": "A", "schema": schema}},
     }
-    assert as_json_object_format(kwargs)["response_format"] == {"type": "json_object", "schema": schema}
+    required = {**schema, "required": ["a"]}
+    assert as_json_object_format(kwargs)["response_format"] == {"type": "json_object", "schema": required}
+    assert "required" not in schema  # the caller's schema is left as it was
+
+
+@pytest.mark.parametrize("section", [AttacksSection, Overview])
+def test_the_grammar_writes_every_field_in_the_schema_order(section):
+    # llama.cpp's grammar puts required properties first; the prompt's example and the
+    # training answers put "attacker" right after the evidence, so the grammar must too,
+    # also once the schema is narrowed to the article.
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    article = "A Ukrainian drone hit an oil depot in the Lipetsk region, injuring 3 people."
+    wanted = {"type": "json_schema", "json_schema": {"schema": section.model_json_schema()}}
+    schema = as_json_object_format({"response_format": wanted})["response_format"]["schema"]
+    if section is AttacksSection:
+        schema = constrain_schema(schema, Choices.for_section(article, "attacks"), "attacks")
+    else:
+        schema = constrain_overview(schema, article)
+    grammar = json_schema_to_gbnf(json.dumps(schema))
+    for name, definition in [("root", schema), *schema.get("$defs", {}).items()]:
+        if "properties" not in definition:
+            continue
+        (rule,) = [line for line in grammar.splitlines() if line.startswith(f"{name} ::=")]
+        written = [p.removeprefix(f"{name}-").removesuffix("-kv") for p in rule.split() if p.endswith("-kv")]
+        assert written == [key.replace("_", "-") for key in definition["properties"]]
+        assert "?" not in rule  # nothing optional: a field is written, null or not
 
 
 def test_server_summary_is_valid_and_grounded(chat_server, seed_article):

@@ -66,22 +66,3 @@ def test_overview_is_extractive():
     schema = constrain_overview(Overview.model_json_schema(), ARTICLE)
     assert schema["properties"]["headline"]["enum"][0] == ARTICLE.splitlines()[0]
     assert all(s in ARTICLE for s in schema["properties"]["summary"]["enum"][0].split(". ")[:1])
-
-
-def test_the_grammar_writes_every_field_in_the_schema_order():
-    # llama.cpp's grammar puts required properties first; the prompt's example and the
-    # training answers put "attacker" right after the evidence, so the grammar must too.
-    import json
-
-    from llama_cpp.llama_grammar import json_schema_to_gbnf
-
-    choices = Choices.for_section(ARTICLE, "attacks")
-    schema = constrain_schema(AttacksSection.model_json_schema(), choices, "attacks")
-    grammar = json_schema_to_gbnf(json.dumps(schema))
-    (rule,) = [line for line in grammar.splitlines() if line.startswith("Attack ::=")]
-    written = [p.removeprefix("Attack-").removesuffix("-kv") for p in rule.split() if p.endswith("-kv")]
-    declared = [name.replace("_", "-") for name in schema["$defs"]["Attack"]["properties"]]
-    assert written == declared
-    assert "?" not in rule  # nothing optional: a field is written, null or not
-    overview = json_schema_to_gbnf(json.dumps(constrain_overview(Overview.model_json_schema(), ARTICLE)))
-    assert "?" not in next(line for line in overview.splitlines() if line.startswith("root ::="))

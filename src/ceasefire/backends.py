@@ -13,6 +13,7 @@ on validation errors, transport retries and usage metering work the same everywh
 from __future__ import annotations
 
 import atexit
+import copy
 import functools
 import hashlib
 import importlib.util
@@ -107,9 +108,25 @@ def as_json_object_format(kwargs: dict[str, Any]) -> dict[str, Any]:
     """
     response_format = kwargs.get("response_format") or {}
     if response_format.get("type") == "json_schema":
-        schema = response_format["json_schema"]["schema"]
+        schema = every_property_required(response_format["json_schema"]["schema"])
         kwargs = {**kwargs, "response_format": {"type": "json_object", "schema": schema}}
     return kwargs
+
+
+def every_property_required(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `schema` whose objects require all their properties, so that llama.cpp's
+    grammar writes them all in the schema's order.
+
+    llama.cpp's grammar puts required properties first and optional ones after: an attack was
+    written evidence, target, ..., attacker, against the order of the prompt's example and of
+    the training answers, and the models, reaching for "attacker" after the evidence, skipped
+    it every time. A nullable property still takes null.
+    """
+    schema = copy.deepcopy(schema)
+    for definition in [schema, *schema.get("$defs", {}).values()]:
+        if "properties" in definition:
+            definition["required"] = list(definition["properties"])
+    return schema
 
 
 @dataclass

@@ -230,20 +230,6 @@ def constrain_schema(
         # One item per candidate sentence at most: more would have to repeat a quote.
         listing = schema["properties"][list_field]
         listing["maxItems"] = min(listing.get("maxItems", len(choices.quotes)), len(choices.quotes))
-    return _in_declared_order(schema)
-
-
-def _in_declared_order(schema: dict[str, Any]) -> dict[str, Any]:
-    """Every property required, so the grammar writes them all in the schema's order.
-
-    llama.cpp's grammar puts required properties first and optional ones after: an attack was
-    written evidence, target, ..., attacker, against the order of the prompt's example and of
-    the training answers, and the models, reaching for "attacker" after the evidence, skipped
-    it every time. A nullable property still takes null.
-    """
-    for definition in [schema, *schema.get("$defs", {}).values()]:
-        if "properties" in definition:
-            definition["required"] = list(definition["properties"])
     return schema
 
 
@@ -284,4 +270,4 @@ def constrain_overview(schema: dict[str, Any], article: str) -> dict[str, Any]:
     names = name_choices(quotable_spans(article)[:5])
     if names:
         schema["properties"]["conflict"] = {"anyOf": [{"enum": names}, {"type": "null"}]}
-    return _in_declared_order(schema)
+    return schema
