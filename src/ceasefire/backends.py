@@ -326,7 +326,8 @@ def llama_backend(
     lora: Path | None = None,
     **options: Any,
 ) -> Backend:
-    for needed in [path, lora] if lora else [path]:
+    files = [path, lora] if lora else [path]
+    for needed in files:
         if not needed.is_file():
             raise ModelNotFoundError(f"{model}: no GGUF file at {needed}")
     lock, llm = _load_llama(str(path), chat_format, n_ctx, n_threads or os.cpu_count(), lora and str(lora))
@@ -348,7 +349,7 @@ def llama_backend(
         in_process=True,
         policy=options.pop("policy", RetryPolicy(reasks=1)),
         params={"temperature": 0.0, **options},
-        weights=" + ".join(weights_id(p) for p in [path, lora] if p),
+        weights=" + ".join(weights_id(p) for p in files),
     )
 
 
