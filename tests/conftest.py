@@ -9,8 +9,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SEED_ID = "000_4a1a7f77ad514017"
 SEED_ARTICLE = ROOT / "seeds" / "articles" / f"{SEED_ID}.txt"
 SEED_GOLD = ROOT / "seeds" / "gold" / f"{SEED_ID}.json"
-# The data contract lives beside the repository (shared/ is laid next to every clone).
-SCHEMA_DOC = ROOT.parent / "shared" / "docs" / "SCHEMA.md"
+# The data contract, kept in the repository; its upstream copy is checked for drift when present.
+SCHEMA_DOC = ROOT / "docs" / "SCHEMA.md"
+UPSTREAM_SCHEMA_DOC = ROOT.parent / "shared" / "docs" / "SCHEMA.md"
 
 sys.path.insert(0, str(Path(__file__).parent))  # for chat_server
 

@@ -4,6 +4,7 @@ cleanly against a real HTTP server on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 import pytest
@@ -36,7 +37,7 @@ def test_model_strings_resolve(monkeypatch, tmp_path):
     assert resolve_backend(None).model == "openai/gpt-4o-mini"
     assert resolve_backend("local/smollm2-135m").constrained
     with pytest.raises(ModelNotFoundError, match="unknown model"):
-        resolve_backend("anthropic/claude")
+        resolve_backend("nosuchprovider/model")
     with pytest.raises(ModelNotFoundError, match="no GGUF file"):
         resolve_backend(f"gguf:{tmp_path}/missing.gguf")
 
@@ -103,7 +104,7 @@ def test_429_honours_retry_after_then_succeeds(chat_server, seed_article):
     started = time.perf_counter()
     summary = summarizer_for(chat_server, policy)(seed_article)
     assert time.perf_counter() - started >= 1.0
-    assert summary.metadata.attempts == 5  # the 429 is retried inside one attempt
+    assert summary.metadata.attempts == 6  # every request sent counts, the 429 too
     assert len(chat_server.requests) == 6
 
 
@@ -134,9 +135,11 @@ def test_always_failing_raises_with_attempts_in_bounded_time(chat_server, seed_a
     with pytest.raises(ExtractionError) as caught:
         summarizer_for(chat_server)(seed_article)
     assert time.perf_counter() - started < 10
-    assert caught.value.attempts == 0  # no answer ever arrived
     # Transport errors are retried by tenacity; instructor does not reask them again.
     assert len(chat_server.requests) == FAST.transport_attempts
+    # Every request sent is an attempt, though no answer ever arrived.
+    assert caught.value.attempts == FAST.transport_attempts
+    assert str(caught.value).endswith(f"(after {FAST.transport_attempts} attempts)")
 
 
 def test_always_invalid_raises_with_attempts(chat_server, seed_article):
@@ -145,6 +148,19 @@ def test_always_invalid_raises_with_attempts(chat_server, seed_article):
         summarizer_for(chat_server)(seed_article)
     assert caught.value.attempts == FAST.reasks + 1
     assert caught.value.usage.tokens_in == 11 * (FAST.reasks + 1)
+
+
+def test_an_invalid_answer_error_is_one_readable_line(chat_server, seed_article, caplog):
+    chat_server.default = lambda request: Reply(content=json.dumps({"headline": "h", "summary": 7}))
+    with caplog.at_level(logging.DEBUG, logger="ceasefire"), pytest.raises(ExtractionError) as caught:
+        summarizer_for(chat_server)(seed_article)
+    message = str(caught.value)
+    assert "\n" not in message and "failed_attempts" not in message and len(message) < 400
+    assert "no valid Overview, last error: summary: Input should be a valid string" in message
+    assert message.endswith(f"(after {FAST.reasks + 1} attempts)")
+    # The raw answers stay where a user looks for them on purpose.
+    assert caught.value.usage.raw_completions[-1] == json.dumps({"headline": "h", "summary": 7})
+    assert any("failed_attempts" in r.getMessage() for r in caplog.records if r.name == "ceasefire.backends")
 
 
 def test_ungrounded_item_is_reasked_once_then_flagged(chat_server, seed_article):

@@ -216,3 +216,30 @@ def test_bad_jsonl_lines_become_errors(tmp_path, line, message):
         )
     (record,) = read_out(out)
     assert tally.failed == 1 and message in record["error"]["message"]
+
+
+def test_an_error_line_counts_every_request_and_reads_in_one_line(tmp_path):
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(source, 2)
+    replies = {
+        "a000": lambda r: Reply(status=500, body=b'{"error": {"message": "boom"}}'),
+        "a001": lambda r: Reply(content=json.dumps({"headline": "h", "summary": ["not", "text"]})),
+    }
+    with ChatServer(lambda r: replies["a000" if "a000" in json.dumps(r) else "a001"](r)) as server:
+        run_batch(
+            source,
+            out,
+            model="openai/test",
+            base_url=server.base_url,
+            api_key="k",
+            progress=False,
+            policy=QUICK,
+        )
+    errors = {r["id"]: r["error"] for r in read_out(out)}
+    assert errors["a000"]["attempts"] == QUICK.transport_attempts  # five 500s are five attempts
+    assert "InternalServerError" in errors["a000"]["message"]
+    assert errors["a001"]["attempts"] == QUICK.reasks + 1
+    assert "last error: summary: Input should be a valid string" in errors["a001"]["message"]
+    for error in errors.values():
+        assert "\n" not in error["message"] and "<failed_attempts>" not in error["message"]
+        assert len(error["message"]) < 400

@@ -66,3 +66,25 @@ def test_overview_is_extractive():
     schema = constrain_overview(Overview.model_json_schema(), ARTICLE)
     assert schema["properties"]["headline"]["enum"][0] == ARTICLE.splitlines()[0]
     assert all(s in ARTICLE for s in schema["properties"]["summary"]["enum"][0].split(". ")[:1])
+
+
+def test_the_grammar_alone_bounds_lists_and_text():
+    from ceasefire.choices import GRAMMAR_LIST_BOUNDS, NAME_LIMIT, TEXT_LIMIT, bound_for_grammar
+    from ceasefire.summarize import TalksSection
+
+    schema = bound_for_grammar(TalksSection.model_json_schema(), "ceasefire_talks", 3)
+    talks = schema["$defs"]["CeasefireTalks"]["properties"]
+    assert schema["properties"]["ceasefire_talks"]["maxItems"] == 3
+    for field in ("participants", "mediators", "sticking_points", "positions", "evidence"):
+        assert talks[field]["maxItems"] == GRAMMAR_LIST_BOUNDS[field], field
+    assert talks["title"]["maxLength"] == TEXT_LIMIT
+    assert talks["sticking_points"]["items"]["maxLength"] == TEXT_LIMIT
+    assert talks["mediators"]["items"]["maxLength"] == NAME_LIMIT
+    assert talks["venue"]["anyOf"][0]["maxLength"] == NAME_LIMIT
+    assert "maxItems" not in str(TalksSection.model_json_schema())  # the caller's copy is untouched
+
+
+def test_a_headline_choice_has_at_most_20_words():
+    long_lead = "Officials " + "said that talks would resume " * 5 + "soon.\n\n" + ARTICLE
+    schema = constrain_overview(Overview.model_json_schema(), long_lead)
+    assert all(len(h.split()) <= 20 for h in schema["properties"]["headline"]["enum"])

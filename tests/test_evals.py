@@ -183,3 +183,21 @@ def test_gold_checker_reports_bad_offsets_and_enums(dataset):
     gold_file.write_text(json.dumps(gold))
     result = CliRunner().invoke(app, ["eval", "check", str(dataset)])
     assert result.exit_code == 1 and "is not the quote" in result.stderr
+
+
+def test_agreement_of_two_labellings(tmp_path):
+    from ceasefire.evals.harness import agreement
+
+    assert agreement(ROOT / "seeds", ROOT / "seeds")["overall"]["f1"] == 1.0
+    other = tmp_path / "other"
+    shutil.copytree(ROOT / "seeds", other)
+    gold_path = next((other / "gold").glob("*.json"))
+    label = json.loads(gold_path.read_text())
+    label["attacks"] = []  # the second labeller saw no attack
+    gold_path.write_text(json.dumps(label))
+    scores = agreement(ROOT / "seeds", other)
+    assert scores["sections"]["attacks"]["items"]["recall"] == 0.0
+    assert scores["sections"]["territorial_control"]["items"]["f1"] == 1.0
+    assert 0 < scores["overall"]["f1"] < 1
+    result = CliRunner().invoke(app, ["eval", "agree", str(ROOT / "seeds"), str(other)])
+    assert result.exit_code == 0 and "attacks" in result.output and "Agreement on 1 articles" in result.output

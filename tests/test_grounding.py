@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -100,3 +101,59 @@ def test_quotable_spans_are_verbatim_and_grammar_safe():
     assert choices and all(c in article for c in choices)
     assert not any('"' in c or "\\" in c for c in choices)
     assert "engage seriously" in choices
+
+
+@pytest.mark.parametrize(
+    "text, sentences",
+    [
+        (
+            "The U.S. State Department said Gen. Burhan met Mr. Witkoff in Jeddah on Jan. 5. Talks resumed.",
+            [
+                "The U.S. State Department said Gen. Burhan met Mr. Witkoff in Jeddah on Jan. 5.",
+                "Talks resumed.",
+            ],
+        ),
+        (
+            "WASHINGTON (Dec. 3) — Sen. Lindsey Graham and Rep. Joe Wilson met Lt. Gen. Keith Kellogg. "
+            "The U.N. envoy, Dr. Amina J. Mohammed, was not present. It ended two hours ago. "
+            "No deal was reached.",
+            [
+                "WASHINGTON (Dec. 3) — Sen. Lindsey Graham and Rep. Joe Wilson met Lt. Gen. Keith Kellogg.",
+                "The U.N. envoy, Dr. Amina J. Mohammed, was not present.",
+                "It ended two hours ago.",
+                "No deal was reached.",
+            ],
+        ),
+        (
+            "M. Macron a reçu Mme Tsikhanovskaïa le 12 janv. 2026 à l'Élysée. Le général Burhan, lui, "
+            "a refusé. Les pourparlers reprendront en février. Selon l'ONU, 12 civils ont été tués.",
+            [
+                "M. Macron a reçu Mme Tsikhanovskaïa le 12 janv. 2026 à l'Élysée.",
+                "Le général Burhan, lui, a refusé.",
+                "Les pourparlers reprendront en février.",
+                "Selon l'ONU, 12 civils ont été tués.",
+            ],
+        ),
+        (
+            "El Sr. Petro y el Gral. Helder Giraldo viajaron a Caracas el 3 de ene. 2025. "
+            "EE.UU. no envió delegación. La Dra. Pérez habló con la prensa. El ELN guardó silencio.",
+            [
+                "El Sr. Petro y el Gral. Helder Giraldo viajaron a Caracas el 3 de ene. 2025.",
+                "EE.UU. no envió delegación.",
+                "La Dra. Pérez habló con la prensa.",
+                "El ELN guardó silencio.",
+            ],
+        ),
+    ],
+    ids=["issue", "english-wire", "french", "spanish"],
+)
+def test_sentences_are_not_cut_at_abbreviations(text, sentences):
+    assert [text[start:end] for start, end in split_sentences(text)] == sentences
+
+
+def test_a_hyphenated_place_ending_in_a_capital_still_ends_its_sentence():
+    text = "An assault struck an apartment block in Mrauk-U. The army denied it."
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "An assault struck an apartment block in Mrauk-U.",
+        "The army denied it.",
+    ]

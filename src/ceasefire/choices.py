@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .grounding import quotable_spans
+from .schema import HEADLINE_WORDS
 
 # Words that signal a sentence may report a section's facts (English, French, Spanish).
 SECTION_CUES: dict[str, re.Pattern[str]] = {
@@ -205,13 +206,13 @@ class Choices:
 
 
 def constrain_schema(
-    schema: dict[str, Any], choices: Choices, list_field: str | None = None
+    schema: dict[str, Any], choices: Choices, list_field: str | None = None, max_items: int | None = None
 ) -> dict[str, Any]:
-    """A copy of `schema` whose quotes, names and numbers must be among `choices`."""
-    schema = copy.deepcopy(schema)
+    """A copy of `schema`, bounded for a grammar, whose quotes, names and numbers must be among
+    `choices`."""
+    schema = bound_for_grammar(schema, list_field, max_items)
     for definition in [schema, *schema.get("$defs", {}).values()]:
         for name, prop in definition.get("properties", {}).items():
-            _shorten_text(prop)
             if name == "quote" and choices.quotes:
                 definition["properties"][name] = {"enum": choices.quotes}
             elif name in NAME_FIELDS and choices.names:
@@ -233,15 +234,36 @@ def constrain_schema(
     return schema
 
 
+# What a grammar lets a tiny model write, at most: a tiny model fills a string up to its limit
+# and a list up to its length, and long strings and lists are where it loops until max_tokens.
+# These bounds are the grammar's only: the contract (schema.py) accepts any length.
+GRAMMAR_LIST_BOUNDS = {"evidence": 3, "participants": 8, "mediators": 4, "sticking_points": 4, "positions": 4}
 TEXT_LIMIT = 100
-"""Longest free text a grammar allows: a tiny model fills a string up to its limit, and long
-strings are where it loops until max_tokens."""
+"""Longest free text (titles, stances, descriptions) a grammar allows."""
+GRAMMAR_TEXT_LIMITS = {"quote": 400, "summary": 600, "headline": 200}
+NAME_LIMIT = 80
+"""Longest name, and date or target (short phrases, though choices leave them free)."""
+_SHORT_FIELDS = NAME_FIELDS | {"date", "target", "conflict"}
 
 
-def _shorten_text(prop: dict[str, Any]) -> None:
-    for option in [prop, prop.get("items", {}), *prop.get("anyOf", [])]:
-        if option.get("type") == "string" and option.get("maxLength", 0) > TEXT_LIMIT:
-            option["maxLength"] = TEXT_LIMIT
+def bound_for_grammar(
+    schema: dict[str, Any], list_field: str | None = None, max_items: int | None = None
+) -> dict[str, Any]:
+    """A copy of `schema` whose strings and lists have the grammar's bounds; the section's own
+    list (`list_field`) at most `max_items` items."""
+    schema = copy.deepcopy(schema)
+    for definition in [schema, *schema.get("$defs", {}).values()]:
+        for name, prop in definition.get("properties", {}).items():
+            limit = GRAMMAR_TEXT_LIMITS.get(name, NAME_LIMIT if name in _SHORT_FIELDS else TEXT_LIMIT)
+            for option in [prop, *prop.get("anyOf", [])]:
+                if option.get("type") == "array" and name in GRAMMAR_LIST_BOUNDS:
+                    option["maxItems"] = GRAMMAR_LIST_BOUNDS[name]
+                for value in (option, option.get("items", {})):
+                    if value.get("type") == "string":
+                        value["maxLength"] = limit
+    if list_field and max_items is not None and list_field in schema.get("properties", {}):
+        schema["properties"][list_field]["maxItems"] = max_items
+    return schema
 
 
 def _restricted(prop: dict[str, Any], allowed: dict[str, Any] | None) -> dict[str, Any]:
@@ -259,12 +281,14 @@ def constrain_overview(schema: dict[str, Any], article: str) -> dict[str, Any]:
 
     Left free, a tiny model writes the task description back ("One neutral line...").
     """
-    schema = copy.deepcopy(schema)
+    schema = bound_for_grammar(schema)
     lead = [s for s in quotable_spans(article) if len(s) <= 200][:3]
     if not lead:
         return schema
     summaries = [" ".join(lead[1:k]) for k in (3, 4) if len(lead) >= k] or [lead[0]]
-    schema["properties"]["headline"] = {"enum": lead}
+    # The contract's headline has at most 20 words: a longer lead sentence is no choice.
+    headlines = [s for s in lead if len(s.split()) <= HEADLINE_WORDS]
+    schema["properties"]["headline"] = {"enum": headlines or [" ".join(lead[0].split()[:HEADLINE_WORDS])]}
     schema["properties"]["summary"] = {"enum": list(dict.fromkeys(summaries))}
     # The conflict is named in the lead: "Sudan" scores as "Sudan civil war" does.
     names = name_choices(quotable_spans(article)[:5])

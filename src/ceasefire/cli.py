@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -152,17 +152,58 @@ def _print_scores(scores: dict, fields: bool) -> None:
 
 
 @eval_app.command("check")
-def check_command(dataset: Annotated[Path, typer.Argument(help="Dataset folder to check.")]) -> None:
+def check_command(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder, or one gold .json file, to check.")],
+) -> None:
     """Check gold labels: valid schema, enums, required fields, quotes equal to text[start:end]."""
-    from .evals.dataset import check_dataset, dataset_dirs
+    from .evals.dataset import check_dataset, gold_files
 
     problems = check_dataset(dataset)
     for problem in problems:
         err.print(problem, highlight=False, markup=False)
     if problems:
         raise typer.Exit(1)
-    n = sum(len(list((d / "gold").glob("*.json"))) for d in dataset_dirs(dataset))
-    typer.echo(f"{n} gold labels OK in {dataset}")
+    typer.echo(f"{len(gold_files(dataset))} gold labels OK in {dataset}")
+
+
+@eval_app.command("anchor")
+def anchor_command(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder, or one gold .json file.")],
+) -> None:
+    """Compute the offsets of every gold evidence quote (labellers write quotes, never offsets)."""
+    from .evals.dataset import anchor_dataset
+
+    problems = anchor_dataset(dataset)
+    for problem in problems:
+        err.print(problem, highlight=False, markup=False)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"quotes anchored in {dataset}")
+
+
+@eval_app.command("agree")
+def agree_command(
+    first: Annotated[Path, typer.Argument(help="Dataset folder of the reference labels.")],
+    second: Annotated[
+        Path, typer.Argument(help="Dataset folder of another labelling of some of its articles.")
+    ],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the scores as JSON.")] = None,
+) -> None:
+    """Agreement between two labellings of the same articles, scored like a run (micro F1)."""
+    from rich.table import Table
+
+    from .evals.harness import agreement
+
+    scores = agreement(first, second)
+    table = Table(title=f"Agreement on {scores['n_articles']} articles (F1)", title_justify="left")
+    for column in ("section", "items", "fields"):
+        table.add_column(column, justify="left" if column == "section" else "right")
+    for section, result in scores["sections"].items():
+        table.add_row(section, f"{result['items']['f1']:.2f}", f"{result['fields']['f1']:.2f}")
+    table.add_row("all (micro)", "", f"{scores['overall']['f1']:.2f}")
+    Console().print(table)
+    if json_out:
+        json_out.write_text(json.dumps(scores, indent=2) + "\n", "utf-8")
 
 
 @eval_app.command("runs")
@@ -234,6 +275,19 @@ def batch_command(
     concurrency: Annotated[int, typer.Option(help="Requests in flight at once (API backends only).")] = 8,
     retry_failed: Annotated[bool, typer.Option(help="Try again the articles that failed last time.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    via: Annotated[
+        Literal["sync", "openai-batch"],
+        typer.Option(
+            help="sync: request by request; openai-batch: the OpenAI Batch API (half the price, "
+            "within 24 hours; state in OUT.batch.sqlite, so re-running resumes the same batches).",
+        ),
+    ] = "sync",
+    reask: Annotated[
+        Literal["batch", "sync"],
+        typer.Option(
+            help="With --via openai-batch: send reasks in a follow-up batch, or at once.",
+        ),
+    ] = "batch",
 ) -> None:
     """Summarize many articles into a JSONL file; nothing lost, nothing done twice."""
     from .batch import run_batch
@@ -242,7 +296,14 @@ def batch_command(
         raise fail(f"no such file or folder: {source}", 2)
     try:
         tally = run_batch(
-            source, out, model=model, concurrency=concurrency, retry_failed=retry_failed, progress=progress
+            source,
+            out,
+            model=model,
+            concurrency=concurrency,
+            retry_failed=retry_failed,
+            progress=progress,
+            via=via,
+            reask=reask,
         )
     except CeasefireError as exc:
         raise fail(str(exc)) from None

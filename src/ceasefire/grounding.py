@@ -99,10 +99,32 @@ def ground_summary(article: str, summary: ArticleSummary) -> ArticleSummary:
 
 
 # A sentence ends at . ! or ? (with any closing quote) before whitespace and a capital,
-# digit, opening quote or Spanish opening mark.
+# digit, opening quote or Spanish opening mark...
 _SENTENCE_END = re.compile(
     r"[.!?][\"'\u201d\u2019)]?(?=\s+[\"'\u201c\u2018(\u00a1\u00bf]?[A-Z0-9\u00c0-\u00de])"
 )
+# ...unless the full stop closes an abbreviation: wire copy is full of "Gen. Burhan", "Jan. 5",
+# "M. Macron", "Sr. Petro". Titles and month abbreviations in English, French and Spanish;
+# initials ("U.S.", "EE.UU.", "J. Smith") are recognised by their shape. Words that are also
+# plain words at a sentence's end ("ago", "no", Spanish "mar", French "est") are left out.
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof gen lt col maj capt cmdr adm sgt cpl pvt gov sen rep rev st ft mt vs
+    etc inc ltd corp jr sr approx dept jan feb apr jun jul aug sep sept oct nov dec
+    mme mlle mm mgr pr lieut cdt av ste janv févr fév avr juil déc
+    sra srta sres dra gral cnel tte lic ing ud uds ene abr dic núm pág""".split()
+)
+_LAST_WORD = re.compile(r"\S+$")
+
+
+def _ends_abbreviation(line: str, stop: int) -> bool:
+    """True when the full stop at `line[stop]` closes an abbreviation, not a sentence."""
+    word = _LAST_WORD.search(line, 0, stop)
+    if word is None:
+        return False
+    word = word.group().lstrip("(\"'\u201c\u2018[\u00ab")
+    if "." in word or (len(word) == 1 and word.isupper()):
+        return True  # "U.S", "EE.UU", an initial
+    return word.lower() in _ABBREVIATIONS
 
 
 def split_sentences(article: str) -> list[tuple[int, int]]:
@@ -115,8 +137,12 @@ def split_sentences(article: str) -> list[tuple[int, int]]:
     offset = 0
     for line in article.splitlines(keepends=True):
         cursor = 0
-        pieces = [m.end() for m in _SENTENCE_END.finditer(line)] + [len(line)]
-        for cut in pieces:
+        ends = [
+            m.end()
+            for m in _SENTENCE_END.finditer(line)
+            if m.group() != "." or not _ends_abbreviation(line, m.start())
+        ]
+        for cut in [*ends, len(line)]:
             piece = line[cursor:cut]
             stripped = piece.strip()
             if stripped:

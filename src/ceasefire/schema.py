@@ -1,6 +1,6 @@
 """The summary contract: Pydantic models of SCHEMA.md (schema version 1).
 
-Field names and enumeration values are fixed by `shared/docs/SCHEMA.md`; gold labels written
+Field names and enumeration values are fixed by `docs/SCHEMA.md`; gold labels written
 outside this repository use them. Descriptions are written for the model to read: they are
 sent to it inside the JSON schema of each section call.
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
 from pydantic.json_schema import SkipJsonSchema
 
 if TYPE_CHECKING:
@@ -93,13 +93,25 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", use_enum_values=False)
 
 
-# Short strings keep a tiny model from looping inside one value until max_tokens.
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-Name = Annotated[str, Field(min_length=1, max_length=80)]
+# No list and no string here has a maximum the contract does not set: a strong model's answer
+# with twelve participants is valid data. The bounds that keep a tiny model from looping
+# belong to the grammar it decodes under (choices.bound_for_grammar), never to the contract.
+ShortText = Annotated[str, Field(min_length=1)]
+Name = Annotated[str, Field(min_length=1)]
+HEADLINE_WORDS = 20
+
+
+def _at_most_headline_words(text: str) -> str:
+    if len(text.split()) > HEADLINE_WORDS:
+        raise ValueError(f"a headline has at most {HEADLINE_WORDS} words, this one {len(text.split())}")
+    return text
+
+
+Headline = Annotated[str, Field(min_length=1), AfterValidator(_at_most_headline_words)]
 
 
 class Evidence(_Model):
-    quote: Annotated[str, Field(min_length=3, max_length=400)] = Field(
+    quote: Annotated[str, Field(min_length=1)] = Field(
         description="A sentence or clause copied word for word from the article that states this fact."
     )
     # The library computes offsets and alignment; the model never sees or writes them.
@@ -108,7 +120,7 @@ class Evidence(_Model):
     alignment: SkipJsonSchema[Alignment | None] = None
 
 
-EvidenceList = Annotated[list[Evidence], Field(min_length=1, max_length=3)]
+EvidenceList = Annotated[list[Evidence], Field(min_length=1)]
 
 
 class _Item(_Model):
@@ -137,16 +149,16 @@ class CeasefireTalks(_Item):
     venue: Name | None = Field(None, description="City or place of the talks; null if not stated.")
     date: Name | None = Field(None, description='Date as stated ("last month"); null if not stated.')
     host: Name | None = Field(None, description="Person or state hosting; null if not stated.")
-    participants: Annotated[list[Participant], Field(max_length=8)] = Field(default_factory=list)
-    mediators: Annotated[list[Name], Field(max_length=4)] = Field(
+    participants: list[Participant] = Field(default_factory=list)
+    mediators: list[Name] = Field(
         default_factory=list, description="Third parties brokering the talks, by name."
     )
     status: TalksStatus
     progress_percent: Annotated[float, Field(ge=0, le=100)] | None = Field(
         None, description='Only when the article gives a figure ("90% complete" gives 90).'
     )
-    sticking_points: Annotated[list[ShortText], Field(max_length=4)] = Field(default_factory=list)
-    positions: Annotated[list[Position], Field(max_length=4)] = Field(default_factory=list)
+    sticking_points: list[ShortText] = Field(default_factory=list)
+    positions: list[Position] = Field(default_factory=list)
 
 
 class SecurityGuarantee(_Item):
@@ -154,7 +166,7 @@ class SecurityGuarantee(_Item):
     beneficiary: Name = Field(description="Who is protected.")
     kind: GuaranteeKind
     status: GuaranteeStatus
-    duration_years: Annotated[float, Field(ge=0, le=100)] | None = Field(
+    duration_years: Annotated[float, Field(ge=0)] | None = Field(
         None, description="Only when the article states a duration."
     )
     trigger: ShortText | None = Field(None, description="What activates it; null if not stated.")
@@ -169,12 +181,8 @@ class Attack(_Item):
     location: Name | None = Field(None, description='Place as stated, e.g. "Lipetsk region".')
     country: Name | None = Field(None, description="Country where the target is.")
     date: Name | None = Field(None, description="Date as stated; null if not stated.")
-    killed: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(
-        None, description="Number killed, only when stated."
-    )
-    injured: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(
-        None, description="Number injured, only when stated."
-    )
+    killed: Annotated[int, Field(ge=0)] | None = Field(None, description="Number killed, only when stated.")
+    injured: Annotated[int, Field(ge=0)] | None = Field(None, description="Number injured, only when stated.")
 
 
 class TerritorialControl(_Item):
@@ -204,8 +212,8 @@ class ArticleSummary(_Model):
     """A validated, source-grounded summary of one article (SCHEMA.md, version 1)."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
-    headline: ShortText
-    summary: Annotated[str, Field(min_length=1, max_length=1200)]
+    headline: Headline
+    summary: Annotated[str, Field(min_length=1)]
     conflict: Name | None = None
     ceasefire_talks: list[CeasefireTalks] = Field(default_factory=list)
     security_guarantees: list[SecurityGuarantee] = Field(default_factory=list)

@@ -5,10 +5,11 @@ an example is built from `Summarizer.section_requests`: the same system prompt, 
 and section task, one example per call the pipeline would make (a section with nothing to ask
 gets none), with the gold section as the assistant's JSON in the section's own schema.
 
-    python -m ceasefire.training_data OUT.jsonl --synthetic 400 --dataset evals/datasets/dev
+    python -m ceasefire.training_data OUT.jsonl --dataset training/corpus [--synthetic 400]
+    python -m ceasefire.training_data --stats training/corpus
 
-Articles come from the synthetic generator and from hand-labelled datasets, never from a test
-split: a model tuned on those would be scored on what it was shown.
+Articles come from labelled datasets (the teacher corpus) and the synthetic generator, never
+from a test split: a model tuned on those would be scored on what it was shown.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .choices import GRAMMAR_LIST_BOUNDS
 from .evals.dataset import load_dataset
-from .schema import ArticleSummary
+from .schema import SECTIONS, ArticleSummary
 from .summarize import SECTION_CALLS, Summarizer
 from .synthetic import generate
 
@@ -29,8 +32,8 @@ from .synthetic import generate
 def gold_answer(gold: ArticleSummary, section: str) -> str:
     """The gold label's part for one call, as JSON the section's schema accepts.
 
-    Lists longer than the schema allows are cut (the model could not write more either), and
-    so is evidence beyond its bound.
+    Lists longer than the grammar allows are cut (the model could not write more either):
+    items, evidence, participants and the other bounded lists.
     """
     call = next(c for c in SECTION_CALLS if c.name == section)
     if section == "overview":
@@ -40,12 +43,13 @@ def gold_answer(gold: ArticleSummary, section: str) -> str:
             "conflict": gold.conflict,
         }
     else:
-        schema = call.response_model.model_json_schema()
-        most = schema["properties"][section].get("maxItems")
         items = []
-        for item in getattr(gold, section)[:most]:
+        for item in getattr(gold, section)[: call.grammar_max_items]:
             data = item.model_dump(mode="json")
-            data["evidence"] = [{"quote": e["quote"]} for e in data["evidence"][:3]]
+            data["evidence"] = [{"quote": e["quote"]} for e in data["evidence"]]
+            for field, most in GRAMMAR_LIST_BOUNDS.items():
+                if field in data:
+                    data[field] = data[field][:most]
             items.append(data)
         answer = {section: items}
     # Validation puts the fields in the schema's order (evidence first), as the grammar does;
@@ -81,16 +85,67 @@ def labelled_articles(
         yield example.id, example.text, example.gold
 
 
+LENGTH_BANDS = ((150, "brief (< 150 words)"), (600, "150-599 words"), (1000, "600-999 words"))
+
+
+def length_band(words: int) -> str:
+    return next((band for most, band in LENGTH_BANDS if words < most), "1,000+ words")
+
+
+def corpus_stats(root: str | Path) -> dict[str, Counter[str]]:
+    """Counts of a labelled corpus (`manifest.jsonl` beside `articles/` and `gold/`): per conflict,
+    language, style, kind, length band, and items per section (0, 1, 2, 3+)."""
+    root = Path(root)
+    rows = [json.loads(line) for line in (root / "manifest.jsonl").read_text("utf-8").splitlines() if line]
+    golds = {sample.id: sample.gold for sample in load_dataset(root)}
+    stats: dict[str, Counter[str]] = {
+        "conflict": Counter(row["conflict"] or "(none of the four topics)" for row in rows),
+        "language": Counter(row["language"] for row in rows),
+        "style": Counter(row["style"] for row in rows),
+        "kind": Counter(row["kind"] for row in rows),
+        "length": Counter(length_band(row["words"]) for row in rows),
+    }
+    for section in SECTIONS:
+        stats[f"items: {section}"] = Counter(
+            str(min(len(getattr(gold, section)), 3)).replace("3", "3+") for gold in golds.values()
+        )
+    stats["articles"] = Counter(
+        {
+            "in all": len(rows),
+            "with 3+ items in some section": sum(
+                any(len(getattr(gold, section)) >= 3 for section in SECTIONS) for gold in golds.values()
+            ),
+            "distinct conflicts": len({row["conflict"] for row in rows if row["conflict"]}),
+        }
+    )
+    return stats
+
+
+def print_stats(stats: dict[str, Counter[str]]) -> None:
+    total = stats["articles"]["in all"]
+    for name, counts in stats.items():
+        print(f"\n{name}")
+        for key, count in counts.most_common():
+            share = f"{count / total:6.1%}" if name != "articles" or key != "distinct conflicts" else ""
+            print(f"  {count:5d} {share}  {key}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("out", type=Path, help="JSONL file of chat examples to write")
-    parser.add_argument("--dataset", action="append", default=[], help="hand-labelled dataset folder")
-    parser.add_argument("--synthetic", type=int, default=400, help="generated articles to add")
+    parser.add_argument("out", type=Path, nargs="?", help="JSONL file of chat examples to write")
+    parser.add_argument("--dataset", action="append", default=[], help="labelled dataset folder")
+    parser.add_argument("--synthetic", type=int, default=0, help="generated articles to add")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="local/smollm2-135m", help="the model the examples are for")
+    parser.add_argument("--stats", type=Path, metavar="CORPUS", help="print a corpus's counts and exit")
     args = parser.parse_args(argv)
+    if args.stats:
+        print_stats(corpus_stats(args.stats))
+        return 0
+    if args.out is None:
+        parser.error("give OUT, the JSONL file to write, or --stats CORPUS")
     summarizer = Summarizer(args.model)
     count = 0
     with args.out.open("w", encoding="utf-8") as out:

@@ -12,11 +12,11 @@ class Usage:
     tokens_in: int = 0
     tokens_out: int = 0
     attempts: int = 0
+    """Requests sent, whether or not an answer came back."""
     raw_completions: list[str] = field(default_factory=list)
 
     def add(self, tokens_in: int, tokens_out: int, raw: str | None) -> None:
         self.tokens_in += tokens_in
         self.tokens_out += tokens_out
-        self.attempts += 1
         if raw is not None:
             self.raw_completions.append(raw)

@@ -31,11 +31,19 @@ def dataset_dirs(root: Path) -> list[Path]:
     return sorted(p.parent for p in root.rglob("articles") if p.is_dir())
 
 
+TEACHER_MARK = "TEACHER_LABELS"
+"""A file that marks a dataset whose labels a model wrote (training data, never scored)."""
+
+
 def resolve_dataset(root: str | Path, split: str | None = None) -> Path:
     path = Path(root) / split if split else Path(root)
     if not (path / "articles").is_dir():
         raise FileNotFoundError(f"{path} has no articles/ folder (expected {path}/articles/<id>.txt)")
     return path
+
+
+def is_teacher_labelled(path: str | Path) -> bool:
+    return any((folder / TEACHER_MARK).exists() for folder in (Path(path), *Path(path).parents))
 
 
 def load_dataset(root: str | Path, split: str | None = None) -> list[Sample]:
@@ -74,7 +82,12 @@ def check_gold(text: str, gold_json: str) -> list[str]:
 
 
 def check_dataset(root: str | Path) -> list[str]:
-    """Every problem of every gold label under `root`, as `path: problem` lines."""
+    """Every problem of every gold label under `root` (or of one gold file), as `path: problem` lines."""
+    if Path(root).suffix == ".json":
+        article = article_of(Path(root))
+        if not article.exists():
+            return [f"{root}: no article {article.name}"]
+        return [f"{root}: {p}" for p in check_gold(article.read_text("utf-8"), Path(root).read_text("utf-8"))]
     problems = []
     dirs = dataset_dirs(Path(root))
     if not dirs:
@@ -89,4 +102,54 @@ def check_dataset(root: str | Path) -> list[str]:
         for stem in sorted(articles.keys() & golds.keys()):
             text = articles[stem].read_text("utf-8")
             problems += [f"{golds[stem]}: {p}" for p in check_gold(text, golds[stem].read_text("utf-8"))]
+    return problems
+
+
+SECTIONS_WITH_EVIDENCE = ("ceasefire_talks", "security_guarantees", "attacks", "territorial_control")
+
+
+def anchor_quotes(text: str, label: dict) -> list[str]:
+    """Fill in `start`, `end` and `alignment` of every evidence quote of a label, in place.
+
+    Labellers write quotes; offsets are computed here, never typed. A quote is anchored at its
+    first exact occurrence in the article. Returns the quotes that are not in the article.
+    """
+    problems = []
+    for section in SECTIONS_WITH_EVIDENCE:
+        for index, item in enumerate(label.get(section) or []):
+            for evidence in item.get("evidence") or []:
+                start = text.find(evidence["quote"])
+                if start < 0:
+                    problems.append(
+                        f"{section}[{index}] evidence {evidence['quote'][:60]!r}: not in the article"
+                    )
+                    evidence.update(start=None, end=None, alignment="none")
+                else:
+                    evidence.update(start=start, end=start + len(evidence["quote"]), alignment="exact")
+    return problems
+
+
+def gold_files(root: str | Path) -> list[Path]:
+    """`root` itself if it is a gold `.json` file, else every gold label of the dataset under it."""
+    root = Path(root)
+    if root.suffix == ".json":
+        return [root]
+    return [gold for path in dataset_dirs(root) for gold in sorted((path / "gold").glob("*.json"))]
+
+
+def article_of(gold_path: Path) -> Path:
+    return gold_path.parent.parent / "articles" / f"{gold_path.stem}.txt"
+
+
+def anchor_dataset(root: str | Path) -> list[str]:
+    """Anchor the quotes of every gold label under `root` (or of one gold file), rewriting them."""
+    problems = []
+    for gold_path in gold_files(root):
+        article = article_of(gold_path)
+        if not article.exists():
+            problems.append(f"{gold_path}: no article {article.name}")
+            continue
+        label = json.loads(gold_path.read_text("utf-8"))
+        problems += [f"{gold_path}: {p}" for p in anchor_quotes(article.read_text("utf-8"), label)]
+        gold_path.write_text(json.dumps(label, indent=2, ensure_ascii=False) + "\n", "utf-8")
     return problems

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..errors import CeasefireError
 from ..schema import ArticleSummary
 from ..summarize import Summarizer, fan_out
-from .dataset import Sample, load_dataset, resolve_dataset
+from .dataset import Sample, is_teacher_labelled, load_dataset, resolve_dataset
 from .scoring import aggregate, score_article
 from .store import DEFAULT_STORE, RunStore, cache_key, now
 
@@ -119,6 +119,24 @@ def score_results(
     return scores, per_article
 
 
+def agreement(first: str | Path, second: str | Path) -> dict[str, Any]:
+    """How far two label sets of the same articles agree, scored as a run is scored, the first set
+    taken as the reference (F1 is symmetric: swapping them swaps precision and recall only).
+
+    >>> agreement("training/corpus", "training/corpus/relabel")["overall"]["f1"]   # doctest: +SKIP
+    """
+    reference = {sample.id: sample for sample in load_dataset(first)}
+    other = {sample.id: sample for sample in load_dataset(second)}
+    shared = sorted(reference.keys() & other.keys())
+    if not shared:
+        raise ValueError(f"{first} and {second} label no article in common")
+    for article_id in shared:
+        if reference[article_id].text != other[article_id].text:
+            raise ValueError(f"{article_id}: the two sets label different texts")
+    scores = [score_article(reference[i].gold, other[i].gold) for i in shared]
+    return {"n_articles": len(shared), "articles": shared, **aggregate(scores)}
+
+
 def run_eval(
     dataset: str | Path = DEFAULT_DATASET,
     split: str | None = "dev",
@@ -137,8 +155,12 @@ def run_eval(
     >>> run = run_eval("evals/datasets", "dev", "local/smollm2-135m")   # doctest: +SKIP
     >>> run.scores["overall"]["f1"]                                      # doctest: +SKIP
     """
-    store = store or RunStore(DEFAULT_STORE)
     path = resolve_dataset(dataset, split)
+    if is_teacher_labelled(path):
+        raise ValueError(
+            f"{path} holds teacher labels, made to train on: it is never scored as an eval result"
+        )
+    store = store or RunStore(DEFAULT_STORE)
     samples = load_dataset(path)
     summarizer, workers = fan_out(Summarizer(model, prompts_dir=prompts_dir, **backend_options), concurrency)
     started = time.perf_counter()
