@@ -74,3 +74,11 @@ def test_command_writes_dev_and_synthetic_examples(tmp_path):
     ids = {line["id"] for line in lines}
     assert {"syn-0000", "syn-0004"} <= ids and any(not i.startswith("syn-") for i in ids)
     assert all(line["messages"][-1]["role"] == "assistant" for line in lines)
+
+
+def test_stats_print_the_corpus_counts(capsys):
+    assert main(["--stats", str(ROOT / "training" / "corpus")]) == 0
+    out = capsys.readouterr().out
+    for heading in ("conflict", "language", "style", "kind", "length", "items: attacks", "distinct conflicts"):
+        assert heading in out
+    assert "Russia-Ukraine war" in out and "with 3+ items in some section" in out

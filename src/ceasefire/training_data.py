@@ -5,7 +5,7 @@ an example is built from `Summarizer.section_requests`: the same system prompt, 
 and section task, one example per call the pipeline would make (a section with nothing to ask
 gets none), with the gold section as the assistant's JSON in the section's own schema.
 
-    python -m ceasefire.training_data OUT.jsonl --dataset training/corpus [--synthetic 400]
+    python -m ceasefire.training_data OUT.jsonl [--dataset training/corpus] [--synthetic 400]
     python -m ceasefire.training_data --stats training/corpus
 
 Articles come from labelled datasets (the teacher corpus) and the synthetic generator, never
@@ -135,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("out", type=Path, nargs="?", help="JSONL file of chat examples to write")
-    parser.add_argument("--dataset", action="append", default=[], help="labelled dataset folder")
+    parser.add_argument(
+        "--dataset", action="append", help="labelled dataset folder (default: training/corpus; repeatable)"
+    )
     parser.add_argument("--synthetic", type=int, default=0, help="generated articles to add")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="local/smollm2-135m", help="the model the examples are for")
@@ -146,10 +148,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.out is None:
         parser.error("give OUT, the JSONL file to write, or --stats CORPUS")
+    datasets = args.dataset or ["training/corpus"]
     summarizer = Summarizer(args.model)
     count = 0
     with args.out.open("w", encoding="utf-8") as out:
-        for article_id, text, gold in labelled_articles(args.dataset, args.synthetic, args.seed):
+        for article_id, text, gold in labelled_articles(datasets, args.synthetic, args.seed):
             for example in chat_examples(summarizer, text, gold):
                 out.write(json.dumps({"id": article_id, **example}, ensure_ascii=False) + "\n")
                 count += 1
