@@ -181,7 +181,9 @@ def test_a_free_model_has_room_for_the_longest_labelled_answers():
         answers = {"overview": gold.model_dump(include={"headline", "summary", "conflict"})}
         # As a model writes them: evidence is quotes only, the library adds the offsets.
         computed = {"__all__": {"evidence": {"__all__": {"start", "end", "alignment"}}}}
-        answers |= {name: gold.model_dump(include={name}, exclude={name: computed}) for name in schema.SECTIONS}
+        answers |= {
+            name: gold.model_dump(include={name}, exclude={name: computed}) for name in schema.SECTIONS
+        }
         for name, answer in answers.items():
             longest[name] = max(longest[name], _approx_tokens(json.dumps(answer, ensure_ascii=False)))
     for call in SECTION_CALLS:

@@ -79,6 +79,14 @@ def test_command_writes_dev_and_synthetic_examples(tmp_path):
 def test_stats_print_the_corpus_counts(capsys):
     assert main(["--stats", str(ROOT / "training" / "corpus")]) == 0
     out = capsys.readouterr().out
-    for heading in ("conflict", "language", "style", "kind", "length", "items: attacks", "distinct conflicts"):
+    for heading in (
+        "conflict",
+        "language",
+        "style",
+        "kind",
+        "length",
+        "items: attacks",
+        "distinct conflicts",
+    ):
         assert heading in out
     assert "Russia-Ukraine war" in out and "with 3+ items in some section" in out
