@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..schema import ArticleSummary
+from ..schema import SECTIONS, ArticleSummary
 
 
 @dataclass(frozen=True)
@@ -105,9 +105,6 @@ def check_dataset(root: str | Path) -> list[str]:
     return problems
 
 
-SECTIONS_WITH_EVIDENCE = ("ceasefire_talks", "security_guarantees", "attacks", "territorial_control")
-
-
 def anchor_quotes(text: str, label: dict) -> list[str]:
     """Fill in `start`, `end` and `alignment` of every evidence quote of a label, in place.
 
@@ -115,7 +112,7 @@ def anchor_quotes(text: str, label: dict) -> list[str]:
     first exact occurrence in the article. Returns the quotes that are not in the article.
     """
     problems = []
-    for section in SECTIONS_WITH_EVIDENCE:
+    for section in SECTIONS:
         for index, item in enumerate(label.get(section) or []):
             for evidence in item.get("evidence") or []:
                 start = text.find(evidence["quote"])
