@@ -186,7 +186,7 @@ def run_batch(
     )
     with (
         out.open("a", encoding="utf-8") as sink,
-        Progress(*columns, disable=not progress, console=_stderr_console()) as bar,
+        Progress(*columns, disable=not progress, console=stderr_console()) as bar,
     ):
         task = bar.add_task(summarizer.backend.model, total=len(todo), rate="")
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -217,7 +217,7 @@ def run_batch(
     return tally
 
 
-def _stderr_console() -> Any:
+def stderr_console() -> Any:
     from rich.console import Console
 
     return Console(file=sys.stderr)

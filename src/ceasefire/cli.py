@@ -151,6 +151,14 @@ def _print_scores(scores: dict, fields: bool) -> None:
         err.print(f"[yellow]{len(scores['errors'])} articles failed:[/] " + ", ".join(scores["errors"]))
 
 
+def exit_on_problems(problems: list[str]) -> None:
+    """Print each problem of a dataset command, and exit with 1 if there is any."""
+    for problem in problems:
+        err.print(problem, highlight=False, markup=False)
+    if problems:
+        raise typer.Exit(1)
+
+
 @eval_app.command("check")
 def check_command(
     dataset: Annotated[Path, typer.Argument(help="Dataset folder, or one gold .json file, to check.")],
@@ -159,10 +167,7 @@ def check_command(
     from .evals.dataset import check_dataset, gold_files
 
     problems = check_dataset(dataset)
-    for problem in problems:
-        err.print(problem, highlight=False, markup=False)
-    if problems:
-        raise typer.Exit(1)
+    exit_on_problems(problems)
     typer.echo(f"{len(gold_files(dataset))} gold labels OK in {dataset}")
 
 
@@ -174,10 +179,7 @@ def anchor_command(
     from .evals.dataset import anchor_dataset
 
     problems = anchor_dataset(dataset)
-    for problem in problems:
-        err.print(problem, highlight=False, markup=False)
-    if problems:
-        raise typer.Exit(1)
+    exit_on_problems(problems)
     typer.echo(f"quotes anchored in {dataset}")
 
 

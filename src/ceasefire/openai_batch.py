@@ -32,7 +32,7 @@ from openai.types.chat import ChatCompletion
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from .backends import Backend, _transport_retrying, openai_client
-from .batch import Article, Tally, error_record
+from .batch import Article, Tally, error_record, stderr_console
 from .errors import CeasefireError, ConfigurationError, InvalidAnswerError
 from .summarize import SECTION_CALLS, Summarizer, check_article
 from .usage import Usage
@@ -247,7 +247,7 @@ def run_openai_batch(
     )
     with (
         out.open("a", encoding="utf-8") as sink,
-        Progress(*columns, disable=not progress, console=_console()) as bar,
+        Progress(*columns, disable=not progress, console=stderr_console()) as bar,
     ):
         while True:
             parts = state.open_parts()
@@ -262,7 +262,7 @@ def run_openai_batch(
                 raise RuntimeError(f"{len(todo)} articles wait for answers that no batch was asked for")
     result.reasked, result.requests = state.counts()
     if progress:
-        _console().print(
+        stderr_console().print(
             f"openai batch: {result.requests} requests, {result.reasked} articles reasked, "
             f"{result.batches} batches created"
         )
@@ -423,9 +423,3 @@ def _write(sink: TextIO, record: dict[str, Any], tally: Tally) -> bool:
     else:
         tally.done += 1
     return True
-
-
-def _console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)
