@@ -47,12 +47,15 @@ from ceasefire.backends import (
 from ceasefire.choices import Choices, bound_for_grammar, constrain_schema
 from ceasefire.evals import run_eval
 from ceasefire.evals.store import RunStore
-from ceasefire.summarize import SECTION_CALLS, AttacksSection
+from ceasefire.sections import BY_NAME
+from ceasefire.summarize import SECTION_CALLS
 
 try:
     import jsonschema
 except ImportError:  # not a dependency of ceasefire: without it, outputs are checked by pydantic only
     jsonschema = None
+
+AttacksSection = BY_NAME["attacks"].response_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -570,7 +573,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     rows: list[Row] = []
     if only & {"overhead", "constrained"}:
-        summarizer = Summarizer(SMOLLM)
+        summarizer = Summarizer.from_model(SMOLLM)
         requests = record_requests(summarizer, article)
         if "overhead" in only:
             rows += bench_overhead_and_prefix(summarizer, requests, article, plan)

@@ -19,14 +19,19 @@ from ceasefire.backends import (
 from ceasefire.choices import Choices, constrain_overview, constrain_schema
 from ceasefire.errors import ConfigurationError
 from ceasefire.schema import ArticleSummary
-from ceasefire.summarize import AttacksSection, Overview
+from ceasefire.sections import BY_NAME
+from ceasefire.summarize import Overview
 from chat_server import Reply, plausible_answer
+
+AttacksSection = BY_NAME["attacks"].response_model
 
 FAST = RetryPolicy(transport_attempts=3, max_wait_s=0.05, total_timeout_s=10, reasks=2)
 
 
 def summarizer_for(server, policy=FAST) -> Summarizer:
-    return Summarizer("openai/test-model", base_url=server.base_url, api_key="sk-test", policy=policy)
+    return Summarizer.from_model(
+        "openai/test-model", base_url=server.base_url, api_key="sk-test", policy=policy
+    )
 
 
 def test_model_strings_resolve(monkeypatch, tmp_path):
@@ -190,7 +195,7 @@ def test_ungrounded_item_is_reasked_once_then_flagged(chat_server, seed_article)
     assert names.count("TerritorySection") == 2
     assert "not in the article" in chat_server.requests[-1]["messages"][-1]["content"]
 
-    dropped = Summarizer(
+    dropped = Summarizer.from_model(
         "openai/test-model",
         base_url=chat_server.base_url,
         api_key="sk-test",

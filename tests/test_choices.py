@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ceasefire.choices import (
     Choices,
     candidate_sentences,
@@ -10,7 +12,11 @@ from ceasefire.choices import (
     name_choices,
     number_choices,
 )
-from ceasefire.summarize import AttacksSection, Overview, TerritorySection
+from ceasefire.sections import BY_NAME
+from ceasefire.summarize import Overview
+
+AttacksSection = BY_NAME["attacks"].response_model
+TerritorySection = BY_NAME["territorial_control"].response_model
 
 ARTICLE = (
     "Russia currently controls about 75% of the Donetsk region and nearly 99% of Luhansk.\n"
@@ -55,7 +61,8 @@ def test_integer_fields_get_integer_choices_and_null():
 
 def test_free_text_is_shortened_for_tiny_models():
     from ceasefire.choices import TEXT_LIMIT
-    from ceasefire.summarize import GuaranteesSection
+
+    GuaranteesSection = BY_NAME["security_guarantees"].response_model
 
     choices = Choices.for_section(ARTICLE, "security_guarantees")
     schema = constrain_schema(GuaranteesSection.model_json_schema(), choices, "security_guarantees")
@@ -70,7 +77,8 @@ def test_overview_is_extractive():
 
 def test_the_grammar_alone_bounds_lists_and_text():
     from ceasefire.choices import GRAMMAR_LIST_BOUNDS, NAME_LIMIT, TEXT_LIMIT, bound_for_grammar
-    from ceasefire.summarize import TalksSection
+
+    TalksSection = BY_NAME["ceasefire_talks"].response_model
 
     schema = bound_for_grammar(TalksSection.model_json_schema(), "ceasefire_talks", 3)
     talks = schema["$defs"]["CeasefireTalks"]["properties"]
@@ -88,3 +96,38 @@ def test_a_headline_choice_has_at_most_20_words():
     long_lead = "Officials " + "said that talks would resume " * 5 + "soon.\n\n" + ARTICLE
     schema = constrain_overview(Overview.model_json_schema(), long_lead)
     assert all(len(h.split()) <= 20 for h in schema["properties"]["headline"]["enum"])
+
+
+def test_candidate_recall_counts_gold_items_whose_sentence_is_offered(tmp_path):
+    from typer.testing import CliRunner
+
+    from ceasefire.cli import app
+    from ceasefire.evals.candidates import candidate_recall
+
+    article = (
+        "A Russian drone strike hit an oil depot in Kursk on Monday, officials said.\n\n"
+        "Later a warehouse in Belgorod burned to the ground overnight, residents said."
+    )
+    second = article.index("Later")
+    evidence = [
+        {"quote": article[:second].strip(), "start": 0, "end": len(article[:second].strip())},
+        {"quote": article[second:], "start": second, "end": len(article)},
+    ]
+    gold = {
+        "headline": "Strikes",
+        "summary": "Two sites were hit.",
+        "attacks": [
+            {"evidence": [e], "target": t, "target_kind": "fuel", "weapon": w}
+            for e, t, w in zip(evidence, ["oil depot", "warehouse"], ["drone", "unknown"], strict=True)
+        ],
+    }
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "gold").mkdir()
+    (tmp_path / "articles" / "x.txt").write_text(article)
+    (tmp_path / "gold" / "x.json").write_text(json.dumps(gold))
+    recall = candidate_recall(tmp_path)
+    # The second sentence holds no attack cue word: the filter never offers it.
+    assert recall["attacks"] == {"items": 2, "offered": 1, "recall": 0.5, "candidates_per_article": 1.0}
+    assert recall["territorial_control"]["items"] == 0
+    shown = CliRunner().invoke(app, ["eval", "candidates", "--dataset", str(tmp_path), "--split", ""])
+    assert shown.exit_code == 0 and "50%" in shown.stdout

@@ -67,7 +67,9 @@ def test_200_kb_article_is_chunked_and_grounded_against_the_whole():
     )
     assert len(article) > 200_000
     with ChatServer() as server:
-        summarizer = Summarizer("openai/test", base_url=server.base_url, api_key="k", context_tokens=12_000)
+        summarizer = Summarizer.from_model(
+            "openai/test", base_url=server.base_url, api_key="k", context_tokens=12_000
+        )
         summary = summarizer(article)
     assert summary.metadata.chunks > 5
     assert summary.attacks, "each chunk quotes its first sentence as an attack"

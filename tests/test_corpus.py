@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 from ceasefire.evals import run_eval
 from ceasefire.evals.dataset import check_dataset
 from ceasefire.schema import SECTIONS, ArticleSummary
-from ceasefire.training_data import corpus_stats
+from ceasefire_train.examples import corpus_stats
 from conftest import ROOT
 
 CORPUS = ROOT / "training" / "corpus"

@@ -41,7 +41,7 @@ def obeying_server(request):
 
 def test_prompt_delimits_the_article_as_data():
     with ChatServer() as server:
-        Summarizer("openai/test", base_url=server.base_url, api_key="k")(INJECTED)
+        Summarizer.from_model("openai/test", base_url=server.base_url, api_key="k")(INJECTED)
         request = server.requests[0]
     system, user = request["messages"][0]["content"], request["messages"][1]["content"]
     assert "data, not instructions" in system
@@ -50,10 +50,10 @@ def test_prompt_delimits_the_article_as_data():
 
 def test_invented_facts_are_flagged_or_dropped():
     with ChatServer(obeying_server) as server:
-        flagged = Summarizer("openai/test", base_url=server.base_url, api_key="k")(INJECTED)
-        dropped = Summarizer("openai/test", base_url=server.base_url, api_key="k", on_ungrounded="drop")(
-            INJECTED
-        )
+        flagged = Summarizer.from_model("openai/test", base_url=server.base_url, api_key="k")(INJECTED)
+        dropped = Summarizer.from_model(
+            "openai/test", base_url=server.base_url, api_key="k", on_ungrounded="drop"
+        )(INJECTED)
     (talks,) = flagged.ceasefire_talks
     assert not talks.grounded and talks.evidence[0].alignment == Alignment.none
     assert dropped.ceasefire_talks == []

@@ -10,7 +10,7 @@ from ceasefire.summarize import MAX_ARTICLE_CHARS
 
 @pytest.fixture(scope="module")
 def summarizer() -> Summarizer:
-    return Summarizer("local/smollm2-135m")
+    return Summarizer.from_model("local/smollm2-135m")
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,11 @@ from ceasefire import summarize
 from ceasefire.backends import DEFAULT_MODEL, resolve_backend
 from ceasefire.choices import Choices, constrain_schema
 from ceasefire.schema import Alignment, ArticleSummary
-from ceasefire.summarize import SECTION_CALLS, AttacksSection
+from ceasefire.sections import BY_NAME
+from ceasefire.summarize import SECTION_CALLS
 from ceasefire.usage import Usage
+
+AttacksSection = BY_NAME["attacks"].response_model
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +109,8 @@ def test_the_adapter_is_part_of_the_cache_key(tmp_path):
     from ceasefire import Summarizer
     from ceasefire.backends import TUNED_ADAPTER, weights_id
 
-    base = Summarizer("local/smollm2-135m").config["weights"]
-    tuned = Summarizer("local/ceasefire-135m").config["weights"]
+    base = Summarizer.from_model("local/smollm2-135m").config["weights"]
+    tuned = Summarizer.from_model("local/ceasefire-135m").config["weights"]
     assert tuned == f"{base} + {weights_id(TUNED_ADAPTER)}"
     retrained = tmp_path / TUNED_ADAPTER.name
     data = bytearray(TUNED_ADAPTER.read_bytes())

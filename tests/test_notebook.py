@@ -3,6 +3,7 @@ the quickstart notebook executed end to end, and the HTML rendered by a real bro
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -11,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from ceasefire import ArticleSummary, to_frames
-from ceasefire.notebook import ITEM_MODELS
+from ceasefire import ArticleSummary, SummaryResult, to_frames, visualize
 from ceasefire.schema import SECTIONS
+from ceasefire.sections import BY_NAME
+from ceasefire.usage import Usage
 from conftest import ROOT, SEED_ARTICLE, SEED_GOLD
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -56,14 +58,20 @@ def expected_spans(summary: ArticleSummary, article: str) -> list[str]:
 
 
 @pytest.fixture
-def gold() -> ArticleSummary:
+def result() -> SummaryResult:
     summary = ArticleSummary.model_validate_json(SEED_GOLD.read_text(encoding="utf-8"))
-    summary._article = SEED_ARTICLE.read_text(encoding="utf-8")
-    return summary
+    return SummaryResult(SEED_ARTICLE.read_text(encoding="utf-8"), summary, Usage())
 
 
-def test_html_highlights_each_evidence_quote_once(gold):
-    html = gold._repr_html_()
+@pytest.fixture
+def gold(result) -> ArticleSummary:
+    return result.summary
+
+
+def test_html_highlights_each_evidence_quote_once(result, gold):
+    html = result._repr_html_()
+    assert html == visualize(result) == visualize(gold, article=result.article)
+    assert visualize(result)._repr_html_() == html  # Jupyter shows what visualize returns as HTML
     spans = highlighted(html)
     assert len(spans) == sum(len(item.evidence) for _, item in gold.items())
     assert spans == sorted(e.quote for _, item in gold.items() for e in item.evidence)
@@ -71,12 +79,12 @@ def test_html_highlights_each_evidence_quote_once(gold):
     assert "<tr class='cf-ungrounded'>" not in html and "⚠ ungrounded" not in html
 
 
-def test_html_escapes_model_values_and_marks_ungrounded_items(gold):
+def test_html_escapes_model_values_and_marks_ungrounded_items(result, gold):
     gold.headline = "<script>alert(1)</script>"
     gold.attacks[0].target = '<img src=x onerror="alert(2)">'
     gold.attacks[1].evidence[0].start = gold.attacks[1].evidence[0].end = None
     gold.attacks[1].evidence[0].alignment = None
-    html = gold._repr_html_()
+    html = result._repr_html_()
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert html.count("<tr class='cf-ungrounded'>") == 1
@@ -84,27 +92,29 @@ def test_html_escapes_model_values_and_marks_ungrounded_items(gold):
     # Its quote cannot be highlighted, so the table shows it; every other quote is highlighted.
     assert gold.attacks[1].evidence[0].quote in html
     assert len(highlighted(html)) == sum(len(item.evidence) for _, item in gold.items()) - 1
-    markdown = gold._repr_markdown_()
+    markdown = result._repr_markdown_()
     assert "<script" not in markdown and "⚠ ungrounded" in markdown
 
 
 def test_html_without_article_lists_the_quotes(gold):
-    gold._article = None
-    html = gold._repr_html_()
+    html = visualize(gold)
     assert "<mark" not in html
     assert all(e.quote in html for _, item in gold.items() for e in item.evidence)
 
 
-def test_article_is_not_part_of_the_contract(gold):
+def test_the_contract_is_data_only(gold):
     assert set(gold.model_dump()) == set(ArticleSummary.model_fields)
-    assert ArticleSummary.model_validate_json(gold.model_dump_json())._article is None
+    assert not hasattr(gold, "_repr_html_") and not hasattr(gold, "to_frames")
+    # The contract imports nothing of ceasefire: no view, hence no import cycle.
+    tree = ast.parse((ROOT / "src" / "ceasefire" / "schema.py").read_text("utf-8"))
+    assert [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level] == []
 
 
-def test_to_frames_rows_and_columns(gold):
-    frames = gold.to_frames()
+def test_to_frames_rows_and_columns(result, gold):
+    frames = result.to_frames()
     assert list(frames) == list(SECTIONS)
     for section, frame in frames.items():
-        fields = [f for f in ITEM_MODELS[section].model_fields if f != "evidence"]
+        fields = [f for f in BY_NAME[section].item.model_fields if f != "evidence"]
         assert list(frame.columns) == ["article_id", *fields, "grounded", "evidence"]
         assert len(frame) == len(getattr(gold, section))
     attack = frames["attacks"].iloc[1]
@@ -115,7 +125,7 @@ def test_to_frames_rows_and_columns(gold):
     stacked = to_frames({"a": gold, "b": gold})
     assert len(stacked["security_guarantees"]) == 2 * len(gold.security_guarantees)
     assert set(stacked["attacks"]["article_id"]) == {"a", "b"}
-    assert list(to_frames([gold, gold])["attacks"]["article_id"]) == [0, 0, 1, 1]
+    assert list(to_frames([gold, result])["attacks"]["article_id"]) == [0, 0, 1, 1]
     empty = to_frames([])["attacks"]
     assert len(empty) == 0 and "weapon" in empty.columns
 
@@ -123,7 +133,7 @@ def test_to_frames_rows_and_columns(gold):
 def test_to_frames_without_pandas_says_what_to_install(gold, monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)  # makes `import pandas` fail
     with pytest.raises(ImportError, match=r"pip install 'ceasefire\[notebook\]'"):
-        gold.to_frames()
+        to_frames(gold)
 
 
 # -- the quickstart notebook, executed (runs the embedded model: slow) -------------------------
@@ -156,7 +166,7 @@ def test_quickstart_notebook_runs(tmp_path, monkeypatch):
     printed = next(o["text"] for o in nb.cells[-1].outputs if o.get("name") == "stdout")
     summary = ArticleSummary.model_validate_json(printed)
     article = SEED_ARTICLE.read_text(encoding="utf-8")
-    display = result("summary = summarize(")
+    display = result("Summarizer.from_model().run(")
     assert highlighted(display["text/html"]) == expected_spans(summary, article)
     assert "text/markdown" in display
     assert "overall (micro)" in result("scores_table(")["text/plain"]
@@ -181,15 +191,15 @@ CHROMIUM_FLAGS = [
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
-def test_seed_summary_renders_in_chromium(gold, tmp_path):
+def test_seed_summary_renders_in_chromium(result, gold, tmp_path):
     page = tmp_path / "seed_summary.html"
-    page.write_text(f"<!doctype html><meta charset='utf-8'><body>{gold._repr_html_()}</body>", "utf-8")
+    page.write_text(f"<!doctype html><meta charset='utf-8'><body>{visualize(result)}</body>", "utf-8")
     base = [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
 
     dom = subprocess.run(
         [*base, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True
     ).stdout
-    assert highlighted(dom) == expected_spans(gold, gold._article or "")
+    assert highlighted(dom) == expected_spans(gold, result.article)
     assert "Macron hosts Zelensky" in dom
 
     ARTIFACTS.mkdir(exist_ok=True)

@@ -39,7 +39,7 @@ def anthropic_server(monkeypatch):
 
 
 def claude(policy: RetryPolicy = FAST) -> Summarizer:
-    return Summarizer("anthropic/claude-test", api_key="sk-ant-test-key", policy=policy)
+    return Summarizer.from_model("anthropic/claude-test", api_key="sk-ant-test-key", policy=policy)
 
 
 def assert_grounded(summary: ArticleSummary, article: str) -> None:
@@ -98,7 +98,9 @@ def test_anthropic_answer_cut_off_at_max_tokens(anthropic_server, seed_article):
 
 def test_ollama_through_its_openai_compatible_api(seed_article):
     with ChatServer(tool_call_answer) as server:
-        summary = Summarizer("ollama/qwen2.5:7b", base_url=server.base_url, policy=FAST)(seed_article)
+        summary = Summarizer.from_model("ollama/qwen2.5:7b", base_url=server.base_url, policy=FAST)(
+            seed_article
+        )
     assert_grounded(summary, seed_article)
     assert summary.metadata.tokens_in == SECTIONS * 17
     assert {r["model"] for r in server.requests} == {"qwen2.5:7b"}
@@ -129,7 +131,7 @@ def test_your_own_client_with_hooks_and_headers(seed_article):
         client = instructor.from_openai(sdk, mode=instructor.Mode.JSON_SCHEMA)
         sent: list[dict] = []
         client.on("completion:kwargs", lambda *args, **kwargs: sent.append(kwargs))
-        summary = Summarizer(client=client, model="my-model", policy=FAST)(seed_article)
+        summary = Summarizer.from_model(client=client, model="my-model", policy=FAST)(seed_article)
         again = summarize(seed_article, client=client, model="my-model")
     assert_grounded(summary, seed_article)
     assert again.attacks == summary.attacks
@@ -144,7 +146,9 @@ def test_your_own_azure_client(seed_article):
         azure = openai.AzureOpenAI(
             azure_endpoint=server.base_url.removesuffix("/v1"), api_key="azure-key", api_version="2024-10-21"
         )
-        summary = Summarizer(client=instructor.from_openai(azure), model="my-deployment")(seed_article)
+        summary = Summarizer.from_model(client=instructor.from_openai(azure), model="my-deployment")(
+            seed_article
+        )
     assert_grounded(summary, seed_article)
     assert summary.metadata.model == "openai/my-deployment"
 
@@ -154,7 +158,7 @@ def test_your_own_client_fails_like_any_backend(seed_article):
     with ChatServer(down) as server:
         client = instructor.from_openai(openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0))
         with pytest.raises(ExtractionError, match="503"):
-            Summarizer(client=client, model="m", policy=FAST)(seed_article)
+            Summarizer.from_model(client=client, model="m", policy=FAST)(seed_article)
     assert len(server.requests) == FAST.transport_attempts
 
 
@@ -164,7 +168,7 @@ def test_your_own_client_answer_that_is_not_json_is_reasked(seed_article):
         client = instructor.from_openai(
             openai.OpenAI(base_url=server.base_url, api_key="k"), mode=instructor.Mode.JSON_SCHEMA
         )
-        summary = Summarizer(client=client, model="m", policy=FAST)(seed_article)
+        summary = Summarizer.from_model(client=client, model="m", policy=FAST)(seed_article)
     assert summary.metadata.attempts == SECTIONS + 1
     assert len(server.requests[1]["messages"]) > len(server.requests[0]["messages"])
 

@@ -10,7 +10,6 @@ from enum import Enum
 
 import pytest
 
-from ceasefire.choices import SECTION_CUES
 from ceasefire.evals.dataset import check_dataset, load_dataset
 from ceasefire.grounding import quotable_spans, split_sentences
 from ceasefire.schema import (
@@ -22,7 +21,8 @@ from ceasefire.schema import (
     TargetKind,
     Weapon,
 )
-from ceasefire.synthetic import NUMBER_WORDS, generate, gold_json, main, write_dataset
+from ceasefire.sections import BY_NAME
+from ceasefire_train.synthetic import NUMBER_WORDS, generate, gold_json, main, write_dataset
 from conftest import ROOT
 
 
@@ -55,7 +55,7 @@ def test_each_item_is_first_quoted_by_a_sentence_with_its_section_cues(examples)
     for ex in examples:
         for section, item in ex.gold.items():
             quote = item.evidence[0].quote
-            assert SECTION_CUES[section].search(quote), (ex.id, section, quote)
+            assert BY_NAME[section].cue_pattern.search(quote), (ex.id, section, quote)
 
 
 def _said(value: str | float, quotes: str) -> bool:

@@ -14,14 +14,25 @@ from transformers import AutoTokenizer
 
 from ceasefire import Summarizer
 from ceasefire.backends import smollm2_path
-from ceasefire.synthetic import generate
-from ceasefire.training import WORK_DIR, TrainConfig, encode, hf_base, main, training_examples
-from ceasefire.training_data import chat_examples
+from ceasefire_train.examples import chat_examples
+from ceasefire_train.lora import (
+    WORK_DIR,
+    TrainConfig,
+    chosen_articles,
+    encode,
+    hf_base,
+    main,
+    training_examples,
+)
+from ceasefire_train.synthetic import generate
+from conftest import ROOT
+
+DEV = ROOT / "evals" / "datasets" / "dev"
 
 
 def test_labels_mask_the_prompt_and_end_with_the_turn():
     example = generate(n=1, seed=0)[0]
-    first = chat_examples(Summarizer("local/smollm2-135m"), example.text, example.gold)[0]
+    first = chat_examples(Summarizer.from_model("local/smollm2-135m"), example.text, example.gold)[0]
     tokenizer = AutoTokenizer.from_pretrained(hf_base(WORK_DIR))
     ids, labels = encode(tokenizer, first)
     answer = [t for t, label in zip(ids, labels, strict=True) if label != -100]
@@ -64,7 +75,7 @@ def next_token_logits(text: str, lora: Path | None) -> np.ndarray:
 
 
 def test_hand_labelled_examples_are_repeated_and_test_split_refused(tmp_path):
-    summarizer = Summarizer("local/smollm2-135m")
+    summarizer = Summarizer.from_model("local/smollm2-135m")
     config = TrainConfig(adapter=tmp_path / "a.gguf", out=tmp_path, datasets=["seeds"], synthetic=1)
     once = training_examples(config, summarizer)
     twice = training_examples(replace(config, hand_labelled_repeats=2), summarizer)
@@ -74,3 +85,14 @@ def test_hand_labelled_examples_are_repeated_and_test_split_refused(tmp_path):
     assert twice[:seed_examples] == twice[seed_examples : 2 * seed_examples]
     with pytest.raises(ValueError, match="test split"):
         training_examples(replace(config, datasets=["evals/datasets/test"]), summarizer)
+
+
+def test_a_smaller_fraction_of_the_corpus_is_part_of_every_larger_one():
+    def ids(fraction: float) -> list[str]:
+        config = TrainConfig(adapter=Path("a.gguf"), out=Path("."), datasets=[str(DEV)], fraction=fraction)
+        return [article_id for article_id, _, _ in chosen_articles(config)]
+
+    quarter, half, whole = ids(0.25), ids(0.5), ids(1.0)
+    assert (len(quarter), len(half), len(whole)) == (round(0.25 * len(whole)), round(0.5 * len(whole)), 30)
+    assert half[: len(quarter)] == quarter and whole[: len(half)] == half
+    assert sorted(whole) == sorted(set(whole))

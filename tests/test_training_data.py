@@ -8,8 +8,8 @@ import pytest
 
 from ceasefire import Summarizer
 from ceasefire.summarize import SECTION_CALLS
-from ceasefire.synthetic import generate
-from ceasefire.training_data import chat_examples, gold_answer, labelled_articles, main
+from ceasefire_train.examples import chat_examples, gold_answer, labelled_articles, main
+from ceasefire_train.synthetic import generate
 from chat_server import schema_name
 from conftest import ROOT
 
@@ -24,7 +24,7 @@ def busiest() -> tuple[str, object]:
 
 def test_examples_are_exactly_the_requests_the_pipeline_sends(chat_server):
     text, gold = busiest()
-    summarizer = Summarizer("openai/test", base_url=chat_server.base_url, api_key="sk-test")
+    summarizer = Summarizer.from_model("openai/test", base_url=chat_server.base_url, api_key="sk-test")
     summarizer(text)
     sent: dict[str, list] = {}
     for request in chat_server.requests:
@@ -55,7 +55,7 @@ def test_off_topic_article_teaches_empty_answers_for_the_sections_asked():
     # not trained on them either; where a cue word misleads ("a late strike" in a football
     # report), the example teaches the empty list.
     off_topic = next(e for e in EXAMPLES if not e.gold.items())
-    examples = chat_examples(Summarizer("local/smollm2-135m"), off_topic.text, off_topic.gold)
+    examples = chat_examples(Summarizer.from_model("local/smollm2-135m"), off_topic.text, off_topic.gold)
     answers = [json.loads(e["messages"][-1]["content"]) for e in examples]
     assert 1 <= len(answers) < len(SECTION_CALLS)
     assert "headline" in answers[0]

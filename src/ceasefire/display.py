@@ -8,14 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .schema import ArticleSummary
-
-# Columns shown per section; evidence is shown with its alignment, ungrounded items marked.
-_COLUMNS: dict[str, tuple[str, ...]] = {
-    "ceasefire_talks": ("title", "venue", "date", "status", "progress_percent", "mediators"),
-    "security_guarantees": ("guarantor", "beneficiary", "kind", "status", "duration_years", "trigger"),
-    "attacks": ("attacker", "target", "target_kind", "weapon", "location", "killed", "injured"),
-    "territorial_control": ("controller", "territory", "share_percent"),
-}
+from .sections import SECTIONS
 
 
 def _cell(value: object) -> str:
@@ -37,11 +30,12 @@ def render_rich(summary: ArticleSummary) -> Group:
             subtitle=summary.conflict or None,
         )
     ]
-    for section, columns in _COLUMNS.items():
-        items = getattr(summary, section)
+    # Each section's own columns; evidence below with its alignment, ungrounded items marked.
+    for section in SECTIONS:
+        items, columns = getattr(summary, section.name), section.columns
         if not items:
             continue
-        table = Table(title=section.replace("_", " "), title_justify="left", expand=True)
+        table = Table(title=section.title, title_justify="left", expand=True)
         table.add_column("#")
         for column in columns:
             table.add_column(column.replace("_", " "))

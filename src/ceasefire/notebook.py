@@ -1,8 +1,9 @@
 """Notebook view of summaries: HTML with the evidence highlighted in the article, and DataFrames.
 
-`ArticleSummary` displays itself through `summary_html` (Jupyter calls its `_repr_html_`).
-The HTML is self-contained: inline CSS, no script, nothing fetched, and every value from
-the article or the model escaped, since either may hold markup.
+`visualize(result)` draws a summary over its article; a `SummaryResult` displays itself the
+same way (Jupyter calls its `_repr_html_`). The HTML is self-contained: inline CSS, no
+script, nothing fetched, and every value from the article or the model escaped, since either
+may hold markup.
 """
 
 from __future__ import annotations
@@ -15,32 +16,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from .highlight import Highlight, highlight_html
-from .schema import (
-    SECTIONS,
-    ArticleSummary,
-    Attack,
-    CeasefireTalks,
-    SecurityGuarantee,
-    TerritorialControl,
-)
+from .result import SummaryResult
+from .schema import ArticleSummary
+from .sections import BY_NAME, SECTIONS
 
 if TYPE_CHECKING:
     import pandas as pd
-
-ITEM_MODELS: dict[str, type[BaseModel]] = {
-    "ceasefire_talks": CeasefireTalks,
-    "security_guarantees": SecurityGuarantee,
-    "attacks": Attack,
-    "territorial_control": TerritorialControl,
-}
-
-# (title, label prefix, colour): the prefix names an item in its table and on hover.
-SECTION_STYLE: dict[str, tuple[str, str, str]] = {
-    "ceasefire_talks": ("Ceasefire talks", "T", "#cfe3ff"),
-    "security_guarantees": ("Security guarantees", "G", "#cdeccd"),
-    "attacks": ("Attacks", "A", "#ffd3cc"),
-    "territorial_control": ("Territorial control", "C", "#ffe59e"),
-}
 
 # Every selector is under .cf-summary: a notebook page shares one stylesheet between outputs.
 _CSS = (
@@ -56,8 +37,28 @@ _CSS = (
     # A piece quoted by several items shows one colour only; the underline says there is more.
     ".cf-summary mark[data-evidence*=' '],.cf-summary .cf-several{text-decoration:underline double #555}"
     ".cf-summary .cf-legend span{padding:0 .4em;margin-right:.5em;border-radius:2px}"
-    + "".join(f".cf-summary .cf-{s}{{background:{c}}}" for s, (_, _, c) in SECTION_STYLE.items())
+    + "".join(f".cf-summary .cf-{s.name}{{background:{s.colour}}}" for s in SECTIONS)
 )
+
+
+class Html(str):
+    """HTML text that Jupyter displays as HTML; a plain str everywhere else (write it to a file)."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
+def visualize(result: SummaryResult | ArticleSummary, article: str | None = None) -> Html:
+    """The summary drawn over its article: a table per section, and the article with each
+    evidence span highlighted in its section's colour.
+
+    >>> result = Summarizer.from_model().run(text)     # doctest: +SKIP
+    >>> ceasefire.visualize(result)                     # doctest: +SKIP
+    >>> ceasefire.visualize(summary, article=text)      # doctest: +SKIP
+    """
+    if isinstance(result, SummaryResult):
+        return Html(summary_html(result.summary, article or result.article))
+    return Html(summary_html(result, article))
 
 
 def summary_html(summary: ArticleSummary, article: str | None) -> str:
@@ -75,46 +76,47 @@ def summary_html(summary: ArticleSummary, article: str | None) -> str:
     highlights: list[Highlight] = []
     failed = summary.metadata.failed_sections if summary.metadata else []
     for section in SECTIONS:
-        title, prefix, _ = SECTION_STYLE[section]
-        items = getattr(summary, section)
-        body.append(f"<h4><span class='cf-{section}'>&nbsp;</span> {escape(title)} ({len(items)})</h4>")
-        if section in failed:
+        items = getattr(summary, section.name)
+        name, title = section.name, escape(section.title)
+        body.append(f"<h4><span class='cf-{name}'>&nbsp;</span> {title} ({len(items)})</h4>")
+        if name in failed:
             body.append("<p class='cf-flag'>the model gave no valid answer for this section</p>")
-        body.append(_section_table(section, items, article is not None))
+        body.append(_section_table(name, items, article is not None))
         for i, item in enumerate(items, 1):
-            hover = f"{prefix}{i} {title}: {_describe(item)}"
+            hover = f"{section.label}{i} {section.title}: {section.describe(item)}"
             for j, e in enumerate(item.evidence, 1):
                 if e.start is not None and e.end is not None:
-                    highlights.append(Highlight(e.start, e.end, f"cf-{section}", hover, f"{prefix}{i}.{j}"))
+                    label = f"{section.label}{i}.{j}"
+                    highlights.append(Highlight(e.start, e.end, f"cf-{name}", hover, label))
     if article is None:
         body.append("<p class='cf-meta'>No article attached: its evidence quotes are in the tables.</p>")
     else:
-        legend = "".join(
-            f"<span class='cf-{s}'>{escape(title)}</span>" for s, (title, _, _) in SECTION_STYLE.items()
-        )
+        legend = "".join(f"<span class='cf-{s.name}'>{escape(s.title)}</span>" for s in SECTIONS)
         legend += "<span class='cf-several'>quoted by several items</span>"
         body.append(f"<h4>Article</h4><p class='cf-legend'>{legend}</p>")
         body.append(f"<div class='cf-text'>{highlight_html(article, highlights)}</div>")
     return f"<div class='cf-summary'><style>{_CSS}</style>{''.join(body)}</div>"
 
 
-def summary_markdown(summary: ArticleSummary, article: str | None) -> str:
+def summary_markdown(summary: ArticleSummary) -> str:
     """A plain-text view for frontends without HTML: items listed with their quotes."""
     lines = [f"**{_md(summary.headline)}**", "", _md(summary.summary), ""]
     for section in SECTIONS:
-        title, prefix, _ = SECTION_STYLE[section]
-        items = getattr(summary, section)
-        lines.append(f"**{title}** ({len(items)})")
+        items = getattr(summary, section.name)
+        lines.append(f"**{section.title}** ({len(items)})")
         for i, item in enumerate(items, 1):
             flag = "" if item.grounded else " ⚠ ungrounded"
             quotes = " ".join(f"“{_md(e.quote)}”" for e in item.evidence)
-            lines.append(f"- {prefix}{i} {_md(_describe(item))}{flag}: {quotes}")
+            lines.append(f"- {section.label}{i} {_md(section.describe(item))}{flag}: {quotes}")
         lines.append("")
     return "\n".join(lines)
 
 
 def to_frames(
-    summaries: ArticleSummary | Mapping[Any, ArticleSummary] | Sequence[ArticleSummary],
+    summaries: ArticleSummary
+    | SummaryResult
+    | Mapping[Any, ArticleSummary | SummaryResult]
+    | Sequence[ArticleSummary | SummaryResult],
 ) -> dict[str, pd.DataFrame]:
     """One DataFrame per section, one row per item, with an `article_id` column (the dict key,
     or the position in a list), the item's fields, `grounded`, and `evidence` (a list of
@@ -127,13 +129,15 @@ def to_frames(
         import pandas as pd
     except ImportError as exc:
         raise ImportError("to_frames needs pandas: pip install 'ceasefire[notebook]'") from exc
-    if isinstance(summaries, ArticleSummary):
+    if isinstance(summaries, ArticleSummary | SummaryResult):
         summaries = [summaries]
-    pairs: Iterable[tuple[Any, ArticleSummary]] = (
+    pairs: Iterable[tuple[Any, ArticleSummary | SummaryResult]] = (
         summaries.items() if isinstance(summaries, Mapping) else enumerate(summaries)
     )
-    rows: dict[str, list[dict[str, Any]]] = {section: [] for section in SECTIONS}
+    rows: dict[str, list[dict[str, Any]]] = {section.name: [] for section in SECTIONS}
     for article_id, summary in pairs:
+        if isinstance(summary, SummaryResult):
+            summary = summary.summary
         for section, item in summary.items():
             rows[section].append(
                 {
@@ -144,18 +148,19 @@ def to_frames(
                 }
             )
     frames = {}
-    for section, model in ITEM_MODELS.items():
+    for section in SECTIONS:
         # Columns are fixed by the schema, so an empty section still has them.
-        fields = [f for f in model.model_fields if f != "evidence"]
-        frames[section] = pd.DataFrame(rows[section], columns=["article_id", *fields, "grounded", "evidence"])
+        fields = [f for f in section.item.model_fields if f != "evidence"]
+        columns = ["article_id", *fields, "grounded", "evidence"]
+        frames[section.name] = pd.DataFrame(rows[section.name], columns=columns)
     return frames
 
 
 def _section_table(section: str, items: list[Any], with_article: bool) -> str:
     if not items:
         return "<p class='cf-meta'>none</p>"
-    _, prefix, _ = SECTION_STYLE[section]
-    fields = [f for f in ITEM_MODELS[section].model_fields if f != "evidence"]
+    prefix = BY_NAME[section].label
+    fields = [f for f in BY_NAME[section].item.model_fields if f != "evidence"]
     # Columns empty for every item only widen the table.
     fields = [f for f in fields if any(_cell(getattr(item, f)) for item in items)]
     head = "".join(f"<th>{escape(f.replace('_', ' '))}</th>" for f in ["", *fields, "evidence"])
@@ -179,19 +184,6 @@ def _evidence_cell(item: Any, with_article: bool) -> str:
             parts.append(f"{alignment}: “{escape(e.quote)}”")
     flag = "" if item.grounded else "<span class='cf-flag'>⚠ ungrounded</span> "
     return flag + "<br>".join(parts)
-
-
-def _describe(item: Any) -> str:
-    """A one-line name for an item, shown on hover over its evidence."""
-    if isinstance(item, CeasefireTalks):
-        return f"{item.title} ({item.status.value})"
-    if isinstance(item, SecurityGuarantee):
-        return f"{item.guarantor} → {item.beneficiary}: {item.kind.value}, {item.status.value}"
-    if isinstance(item, Attack):
-        where = f" in {item.location}" if item.location else ""
-        return f"{item.attacker or '?'} → {item.target} ({item.weapon.value}){where}"
-    share = f" {_cell(item.share_percent)}%" if item.share_percent is not None else ""
-    return f"{item.controller}: {item.territory}{share}"
 
 
 def _cell(value: Any) -> str:

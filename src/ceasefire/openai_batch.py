@@ -16,24 +16,24 @@ not recorded is found again by its input file.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 import json
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
 import openai
 from openai.types.chat import ChatCompletion
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from .backends import Backend, _transport_retrying, openai_client
-from .batch import Article, Tally, error_record, stderr_console
+from .batch import Article, Tally, error_record
 from .errors import CeasefireError, ConfigurationError, InvalidAnswerError
+from .runner import progress_bar
 from .summarize import SECTION_CALLS, Summarizer, check_article
 from .usage import Usage
 
@@ -238,16 +238,9 @@ def run_openai_batch(
         state.retry_failed()
     result = BatchTally(**dataclasses.asdict(tally))
     replay = Replay(state, summarizer, name, live=reask == "sync")
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[counts]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
     with (
         out.open("a", encoding="utf-8") as sink,
-        Progress(*columns, disable=not progress, console=stderr_console()) as bar,
+        progress_bar(enabled=progress, total=None, label="openai batch", unit=" requests") as bar,
     ):
         while True:
             parts = state.open_parts()
@@ -262,9 +255,10 @@ def run_openai_batch(
                 raise RuntimeError(f"{len(todo)} articles wait for answers that no batch was asked for")
     result.reasked, result.requests = state.counts()
     if progress:
-        stderr_console().print(
+        print(
             f"openai batch: {result.requests} requests, {result.reasked} articles reasked, "
-            f"{result.batches} batches created"
+            f"{result.batches} batches created",
+            file=sys.stderr,
         )
     return result
 
@@ -281,16 +275,15 @@ class Replay:
         if article.problem is not None:
             return _write(sink, error_record(article.id, article.problem), tally)
         missing: list[str] = []
-        summarizer = copy.copy(self.summarizer)
         try:
             text = check_article(article.text)
             if not self.state.has_requests(article.id) and self._fits(text):
                 # The first batch carries every section's request at once, never sent live.
-                summarizer.backend = self._backend(article.id, missing, live=False)
-                self._ask_every_section(summarizer, text)
+                offline = replace(self.summarizer, backend=self._backend(article.id, missing, live=False))
+                self._ask_every_section(offline, text)
                 return False
-            summarizer.backend = self._backend(article.id, missing, live=self.live)
-            summary, _ = summarizer.run(text)
+            summarizer = replace(self.summarizer, backend=self._backend(article.id, missing, live=self.live))
+            summary = summarizer(text)
         except Unanswered:  # only if a reask path lets it through unwrapped: it waits all the same
             return False
         except CeasefireError as exc:
@@ -366,10 +359,9 @@ def _submit(client: openai.OpenAI, state: BatchState, parts: list[sqlite3.Row]) 
     return created
 
 
-def _wait(client: openai.OpenAI, state: BatchState, backend: Backend, bar: Progress, poll_s: float) -> None:
+def _wait(client: openai.OpenAI, state: BatchState, backend: Backend, bar: Any, poll_s: float) -> None:
     """Poll the open batches until each has finished, and record their results."""
     retrying = _transport_retrying(backend.policy)
-    task = bar.add_task("openai batch", total=None, counts="")
     delay = min(1.0, poll_s)
     while parts := state.open_parts():
         done = failed = total = 0
@@ -380,16 +372,11 @@ def _wait(client: openai.OpenAI, state: BatchState, backend: Backend, bar: Progr
                 done, failed, total = done + counts.completed, failed + counts.failed, total + counts.total
             if batch.status in FINISHED:
                 _record(client, state, part["part"], batch, retrying)
-        bar.update(
-            task,
-            total=total or None,
-            completed=done + failed,
-            counts=f"{done} done, {failed} failed of {total}",
-        )
+        bar.total, bar.n = total or None, done + failed
+        bar.set_postfix_str(f"{done} done, {failed} failed of {total}")  # also redraws
         if state.open_parts():
             time.sleep(delay)
             delay = min(2 * delay, poll_s)
-    bar.remove_task(task)
 
 
 def _record(client: openai.OpenAI, state: BatchState, part: int, batch: Any, retrying: Any) -> None:

@@ -15,16 +15,9 @@ from pathlib import Path
 
 import jinja2
 
-TEMPLATE_NAMES = (
-    "system",
-    "article",
-    "overview",
-    "ceasefire_talks",
-    "security_guarantees",
-    "attacks",
-    "territorial_control",
-    "reask_grounding",
-)
+from .sections import SECTIONS
+
+TEMPLATE_NAMES = ("system", "article", "overview", *(s.name for s in SECTIONS), "reask_grounding")
 
 
 def packaged_prompts_dir() -> Path:

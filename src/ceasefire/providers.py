@@ -1,9 +1,9 @@
 """Every provider instructor knows, and any instructor client you configured, as a Backend.
 
 A model string whose prefix ceasefire does not own (`anthropic/...`, `google/...`,
-`mistral/...`, `groq/...`, `ollama/...`, `litellm/...`) is handed to
-`instructor.from_provider`; `Summarizer(client=...)` takes a client you built yourself (hooks,
-Azure OpenAI, a custom httpx client).
+`mistral/...`, `groq/...`, `ollama/...`, `litellm/...`) is registered here as a backend that
+hands it to `instructor.from_provider`; `Summarizer.from_model(client=...)` takes a client you
+built yourself (hooks, Azure OpenAI, a custom httpx client).
 
 A Backend speaks one OpenAI-style `create` (see backends.py), and ceasefire's reasks, transport
 retries, usage metering and errors are built on it once. So an instructor client is put behind
@@ -25,9 +25,9 @@ from instructor.core.exceptions import ConfigurationError as InstructorConfigura
 from instructor.core.exceptions import InstructorRetryException
 from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletion
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from .backends import Backend, RetryPolicy, _approx_tokens
+from .backends import Backend, Options, RetryPolicy, SamplingOptions, _approx_tokens, register_backend
 from .errors import ConfigurationError
 from .redaction import register_secret
 
@@ -43,40 +43,71 @@ SDK_OF_EXTRA: dict[str, str] = {
 and the module that shows it is installed. Others need only `openai` (ollama, deepseek, ...)."""
 
 
-def is_instructor_provider(model: str) -> bool:
-    """True for `provider/model` strings that `instructor.from_provider` can build."""
+class ProviderOptions(Options):
+    """What `instructor.from_provider` passes on to the provider's SDK client."""
+
+    api_key: SecretStr | None = None
+    """Else the provider's own environment variable (ANTHROPIC_API_KEY, ...)."""
+    base_url: str | None = None
+    timeout: float | None = None
+    context_tokens: int = Field(128_000, gt=0)
+
+
+class ClientOptions(SamplingOptions):
+    """Options of an instructor client you configured: request parameters only, the client
+    holds the rest."""
+
+    context_tokens: int = Field(128_000, gt=0)
+
+
+def register_instructor_providers() -> None:
+    """Every `provider/` instructor knows that ceasefire does not own itself (openai/ is ours)."""
     from instructor.auto_client import supported_providers
 
-    provider, _, name = model.partition("/")
-    return bool(name) and provider in supported_providers
+    for provider in supported_providers:
+        if provider == "openai":
+            continue
+        extra = f" (pip install 'ceasefire[{provider}]')" if provider in SDK_OF_EXTRA else ""
+        register_backend(
+            f"{provider}/",
+            provider_backend,
+            options=ProviderOptions,
+            description=f"{provider} through instructor.from_provider{extra}",
+        )
 
 
-def provider_backend(model: str, **options: Any) -> Backend:
-    """A Backend for `model` through `instructor.from_provider`; `options` go to it (api_key,
-    base_url where the provider takes one, ...), except ceasefire's own (policy, context_tokens).
+def provider_backend(model: str, options: ProviderOptions) -> Backend:
+    """A Backend for `model` through `instructor.from_provider`.
 
-    >>> provider_backend("anthropic/claude-sonnet-4-5").model      # doctest: +SKIP
+    >>> provider_backend("anthropic/claude-sonnet-4-5", ProviderOptions()).model   # doctest: +SKIP
     'anthropic/claude-sonnet-4-5'
     """
     provider = model.partition("/")[0]
     sdk = SDK_OF_EXTRA.get(provider)
     if sdk is not None and not _installed(sdk):
         raise ConfigurationError(f"{model} needs the {provider} SDK: pip install 'ceasefire[{provider}]'")
-    own = {key: options.pop(key) for key in ("policy", "context_tokens") if key in options}
-    register_secret(options.get("api_key"))
+    sdk_options = options.model_dump(include={"base_url", "timeout"}, exclude_none=True)
+    if options.api_key is not None:
+        sdk_options["api_key"] = options.api_key.get_secret_value()
+        register_secret(sdk_options["api_key"])
     try:
-        client = instructor.from_provider(model, **options)
+        client = instructor.from_provider(model, **sdk_options)
     except InstructorConfigurationError as exc:  # e.g. no API key set
         raise ConfigurationError(f"{model}: {exc}") from None
     sdk_client = getattr(client, "client", None)
     register_secret(getattr(sdk_client, "api_key", None))  # also a key the SDK read from the environment
     if hasattr(sdk_client, "max_retries"):
         sdk_client.max_retries = 0  # ceasefire retries; two layers would multiply the attempts.
-    return client_backend(client, label=model, **own)
+    checked = ClientOptions(policy=options.policy, context_tokens=options.context_tokens)
+    return client_backend(client, None, checked, label=model)
 
 
 def client_backend(
-    client: instructor.Instructor, model: str | None = None, *, label: str | None = None, **options: Any
+    client: instructor.Instructor,
+    model: str | None = None,
+    options: ClientOptions | None = None,
+    *,
+    label: str | None = None,
 ) -> Backend:
     """A Backend that sends every request through `client`, an instructor client you configured.
 
@@ -84,8 +115,9 @@ def client_backend(
     validation error and the grounding check). `model` is passed on each request when given.
 
     >>> client = instructor.from_openai(openai.AzureOpenAI(...))          # doctest: +SKIP
-    >>> Summarizer(client=client, model="gpt-4o-mini")                    # doctest: +SKIP
+    >>> Summarizer.from_model("gpt-4o-mini", client=client)               # doctest: +SKIP
     """
+    options = options or ClientOptions()
     if isinstance(client, instructor.AsyncInstructor):
         raise ConfigurationError("client must be a synchronous instructor client (instructor.from_...)")
     label = label or f"{client.provider.value}/{model or 'default'}"
@@ -112,11 +144,11 @@ def client_backend(
     return Backend(
         model=label,
         create=create,
-        context_tokens=options.pop("context_tokens", 128_000),
+        context_tokens=options.context_tokens,
         count_tokens=_approx_tokens,
-        policy=options.pop("policy", RetryPolicy()),
+        policy=options.policy or RetryPolicy(),
         # No temperature of ours: some providers' current models refuse sampling parameters.
-        params=options,
+        params=options.sampling(),
     )
 
 

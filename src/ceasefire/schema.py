@@ -12,15 +12,74 @@ span is in front of it: a tiny model then describes what it quoted instead of in
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-if TYPE_CHECKING:
-    import pandas as pd
-
 SCHEMA_VERSION = 1
+
+
+class Kind(StrEnum):
+    """What a field holds, marked once on its type below. The grammar's choices (choices.py)
+    and the scorer (evals/scoring.py) both read it: it decides what a tiny model may write
+    there and when two values count as the same."""
+
+    name = "name"
+    """A name the article uses (person, state, body, place): chosen among its capitalised
+    phrases under a grammar, compared after aliases ("Kremlin" is "Russia")."""
+    phrase = "phrase"
+    """A short phrase as the article states it (a date, a target): left free, compared fuzzily."""
+    text = "text"
+    """Free text (a title, a stance, a description): compared fuzzily."""
+    number = "number"
+    """A figure the article states: chosen among its numbers, compared with a tolerance."""
+    category = "category"
+    """A value of one of the enumerations: compared exactly."""
+
+
+def kind_of(model: type[BaseModel], field: str) -> tuple[Kind | None, bool]:
+    """The kind of a model's field, and whether it is a list (None for nested models)."""
+    info = model.model_fields[field]
+    marked = next((m for m in info.metadata if isinstance(m, Kind)), None)
+    return marked or _kind_in(info.annotation), _is_list(info.annotation)
+
+
+def fields_of_kind(model: type[BaseModel], *kinds: Kind) -> set[str]:
+    """Names of the fields of `model` and of the models nested in it that hold one of `kinds`."""
+    names = {field for field in model.model_fields if kind_of(model, field)[0] in kinds}
+    for nested in _models_in(model):
+        names |= fields_of_kind(nested, *kinds)
+    return names
+
+
+def _models_in(model: type[BaseModel]) -> list[type[BaseModel]]:
+    """The models a model's fields hold (an item's participants, a summary's items)."""
+    found = []
+    for info in model.model_fields.values():
+        pending = [info.annotation]
+        while pending:
+            annotation = pending.pop()
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                found.append(annotation)
+            pending += get_args(annotation)
+    return found
+
+
+def _kind_in(annotation: Any) -> Kind | None:
+    if isinstance(annotation, type) and issubclass(annotation, StrEnum):
+        return Kind.category
+    if get_origin(annotation) is Annotated:
+        marked = next((m for m in annotation.__metadata__ if isinstance(m, Kind)), None)
+        return marked or _kind_in(get_args(annotation)[0])
+    # Optional[X] and list[X]: the kind of X.
+    return next((k for arg in get_args(annotation) if (k := _kind_in(arg)) is not None), None)
+
+
+def _is_list(annotation: Any) -> bool:
+    if get_origin(annotation) is list:
+        return True
+    return any(_is_list(arg) for arg in get_args(annotation) if arg is not type(None))
 
 
 class Alignment(StrEnum):
@@ -96,8 +155,12 @@ class _Model(BaseModel):
 # No list and no string here has a maximum the contract does not set: a strong model's answer
 # with twelve participants is valid data. The bounds that keep a tiny model from looping
 # belong to the grammar it decodes under (choices.bound_for_grammar), never to the contract.
-ShortText = Annotated[str, Field(min_length=1)]
-Name = Annotated[str, Field(min_length=1)]
+ShortText = Annotated[str, Field(min_length=1), Kind.text]
+Name = Annotated[str, Field(min_length=1), Kind.name]
+Phrase = Annotated[str, Field(min_length=1), Kind.phrase]
+Percent = Annotated[float, Field(ge=0, le=100), Kind.number]
+Count = Annotated[int, Field(ge=0), Kind.number]
+Years = Annotated[float, Field(ge=0), Kind.number]
 HEADLINE_WORDS = 20
 
 
@@ -147,14 +210,14 @@ class Position(_Model):
 class CeasefireTalks(_Item):
     title: ShortText = Field(description='Short name, e.g. "Coalition of the Willing meeting in Paris".')
     venue: Name | None = Field(None, description="City or place of the talks; null if not stated.")
-    date: Name | None = Field(None, description='Date as stated ("last month"); null if not stated.')
+    date: Phrase | None = Field(None, description='Date as stated ("last month"); null if not stated.')
     host: Name | None = Field(None, description="Person or state hosting; null if not stated.")
     participants: list[Participant] = Field(default_factory=list)
     mediators: list[Name] = Field(
         default_factory=list, description="Third parties brokering the talks, by name."
     )
     status: TalksStatus
-    progress_percent: Annotated[float, Field(ge=0, le=100)] | None = Field(
+    progress_percent: Percent | None = Field(
         None, description='Only when the article gives a figure ("90% complete" gives 90).'
     )
     sticking_points: list[ShortText] = Field(default_factory=list)
@@ -166,29 +229,27 @@ class SecurityGuarantee(_Item):
     beneficiary: Name = Field(description="Who is protected.")
     kind: GuaranteeKind
     status: GuaranteeStatus
-    duration_years: Annotated[float, Field(ge=0)] | None = Field(
-        None, description="Only when the article states a duration."
-    )
+    duration_years: Years | None = Field(None, description="Only when the article states a duration.")
     trigger: ShortText | None = Field(None, description="What activates it; null if not stated.")
     description: ShortText = Field(description="One sentence describing the guarantee.")
 
 
 class Attack(_Item):
     attacker: Name | None = Field(None, description="The side that struck; null if not said.")
-    target: Name = Field(description='What was hit, as the article names it: "oil depot".')
+    target: Phrase = Field(description='What was hit, as the article names it: "oil depot".')
     target_kind: TargetKind
     weapon: Weapon
     location: Name | None = Field(None, description='Place as stated, e.g. "Lipetsk region".')
     country: Name | None = Field(None, description="Country where the target is.")
-    date: Name | None = Field(None, description="Date as stated; null if not stated.")
-    killed: Annotated[int, Field(ge=0)] | None = Field(None, description="Number killed, only when stated.")
-    injured: Annotated[int, Field(ge=0)] | None = Field(None, description="Number injured, only when stated.")
+    date: Phrase | None = Field(None, description="Date as stated; null if not stated.")
+    killed: Count | None = Field(None, description="Number killed, only when stated.")
+    injured: Count | None = Field(None, description="Number injured, only when stated.")
 
 
 class TerritorialControl(_Item):
     controller: Name = Field(description="Who holds the territory.")
     territory: Name = Field(description='The territory, e.g. "Donetsk region".')
-    share_percent: Annotated[float, Field(ge=0, le=100)] | None = Field(
+    share_percent: Percent | None = Field(
         None, description='Share held, only when stated ("about 75%" gives 75).'
     )
 
@@ -220,37 +281,16 @@ class ArticleSummary(_Model):
     attacks: list[Attack] = Field(default_factory=list)
     territorial_control: list[TerritorialControl] = Field(default_factory=list)
     metadata: RunMetadata | None = None
-    # The article it summarizes, set by the pipeline so a notebook can show the evidence in
-    # place. Not a field: the contract is fixed, and JSON never carries the article.
-    _article: str | None = PrivateAttr(default=None)
 
     def items(self) -> list[tuple[str, _Item]]:
         """Every item of every section, as (section name, item) pairs."""
         return [(name, item) for name in SECTIONS for item in getattr(self, name)]
 
-    def _repr_html_(self) -> str:
-        from .notebook import summary_html
 
-        return summary_html(self, self._article)
-
-    def _repr_markdown_(self) -> str:
-        from .notebook import summary_markdown
-
-        return summary_markdown(self, self._article)
-
-    def to_frames(self) -> dict[str, pd.DataFrame]:
-        """One pandas DataFrame per section, one row per item (needs `ceasefire[notebook]`).
-
-        >>> summary.to_frames()["attacks"][["target", "weapon"]]   # doctest: +SKIP
-        """
-        from .notebook import to_frames
-
-        return to_frames([self])
-
-
-SECTIONS: tuple[str, ...] = (
-    "ceasefire_talks",
-    "security_guarantees",
-    "attacks",
-    "territorial_control",
+SECTIONS: tuple[str, ...] = tuple(
+    name
+    for name, info in ArticleSummary.model_fields.items()
+    if get_origin(info.annotation) is list and issubclass(get_args(info.annotation)[0], _Item)
 )
+"""The contract's sections: its lists of evidenced items. What ceasefire does with each is
+recorded once, in sections.py."""

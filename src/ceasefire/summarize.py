@@ -9,19 +9,17 @@ KV cache from one section call to the next and only the short task text is new.
 from __future__ import annotations
 
 import asyncio
-import copy
 import functools
 import os
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 
-import instructor
 from pydantic import BaseModel, Field
 
 from .backends import DEFAULT_MODEL, Backend, resolve_backend
@@ -30,61 +28,19 @@ from .chunking import Chunk, chunk_article, merge_chunk_summaries
 from .errors import ArticleTooLongError, CeasefireError, InvalidAnswerError, InvalidArticleError
 from .grounding import ground_evidence
 from .prompts import Prompts
-from .schema import (
-    SCHEMA_VERSION,
-    ArticleSummary,
-    Attack,
-    CeasefireTalks,
-    Headline,
-    Name,
-    RunMetadata,
-    SecurityGuarantee,
-    TerritorialControl,
-)
+from .result import SummaryResult
+from .runner import run_all
+from .schema import SCHEMA_VERSION, ArticleSummary, Headline, Name, RunMetadata
+from .sections import SECTIONS, Answer
 from .usage import Usage
 
 
-class _Answer(instructor.OpenAISchema):
-    """The answer to one call.
-
-    instructor wraps a plain model in a new `OpenAISchema` subclass on every request, then
-    builds that class's JSON schema: together most of the client's CPU per call. Being one
-    already skips the wrapping, and a class's schema never changes, so it is built once.
-    """
-
-    @classmethod
-    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        # A copy: callers (the grammar narrowing, instructor) may edit what they get.
-        return copy.deepcopy(_json_schema_of(cls, args, tuple(sorted(kwargs.items()))))
-
-
-@functools.cache
-def _json_schema_of(cls: type[_Answer], args: tuple[Any, ...], kwargs: tuple[Any, ...]) -> dict[str, Any]:
-    return super(_Answer, cls).model_json_schema(*args, **dict(kwargs))
-
-
-class Overview(_Answer):
+class Overview(Answer):
     headline: Headline = Field(description="One neutral line, at most 20 words.")
     summary: Annotated[str, Field(min_length=1)] = Field(
         description="2 to 4 sentences: what happened, who, what is at stake."
     )
     conflict: Name | None = Field(None, description='The war or dispute, e.g. "Russia-Ukraine war".')
-
-
-class TalksSection(_Answer):
-    ceasefire_talks: list[CeasefireTalks]
-
-
-class GuaranteesSection(_Answer):
-    security_guarantees: list[SecurityGuarantee]
-
-
-class AttacksSection(_Answer):
-    attacks: list[Attack]
-
-
-class TerritorySection(_Answer):
-    territorial_control: list[TerritorialControl]
 
 
 # A free model's answer budgets: at least three times the longest answer of the hand and
@@ -108,10 +64,10 @@ class SectionCall:
 
 SECTION_CALLS: tuple[SectionCall, ...] = (
     SectionCall("overview", Overview, 300, None, API_OVERVIEW_TOKENS),
-    SectionCall("ceasefire_talks", TalksSection, 900, 3, API_SECTION_TOKENS),
-    SectionCall("security_guarantees", GuaranteesSection, 700, 4, API_SECTION_TOKENS),
-    SectionCall("attacks", AttacksSection, 800, 5, API_SECTION_TOKENS),
-    SectionCall("territorial_control", TerritorySection, 400, 4, API_SECTION_TOKENS),
+    *(
+        SectionCall(s.name, s.response_model, s.grammar_max_tokens, s.grammar_max_items, API_SECTION_TOKENS)
+        for s in SECTIONS
+    ),
 )
 
 _NOTHING_TO_ASK = object()
@@ -158,34 +114,39 @@ def check_article(article: object) -> str:
     return article
 
 
-@dataclass
+@dataclass(frozen=True)
 class Summarizer:
-    """A configured summarizer: a backend, a set of prompts and a grounding policy.
+    """A configured summarizer: a backend, a set of prompts and a grounding policy. Built from
+    its parts, so copying or replacing one (`dataclasses.replace`) never loads a model.
 
-    >>> s = Summarizer("local/smollm2-135m")          # doctest: +SKIP
-    >>> s("Russia controls about 75% of Donetsk.")     # doctest: +SKIP
+    >>> s = Summarizer.from_model("local/smollm2-135m")   # doctest: +SKIP
+    >>> s("Russia controls about 75% of Donetsk.")         # doctest: +SKIP
     """
 
     backend: Backend
-    prompts: Prompts
+    prompts: Prompts = field(default_factory=Prompts)
     on_ungrounded: Literal["flag", "drop"] = "flag"
 
-    def __init__(
-        self,
+    def __post_init__(self) -> None:
+        if self.on_ungrounded not in ("flag", "drop"):
+            raise ValueError(f"on_ungrounded must be 'flag' or 'drop', not {self.on_ungrounded!r}")
+
+    @classmethod
+    def from_model(
+        cls,
         model: str | None = None,
         *,
         client: Any = None,
         prompts_dir: str | Path | None = None,
         on_ungrounded: Literal["flag", "drop"] = "flag",
         **backend_options: Any,
-    ):
-        """`client`: an instructor client you configured (hooks, Azure OpenAI, your own httpx
-        client); every request then goes through it, and `model` is sent with each."""
-        if on_ungrounded not in ("flag", "drop"):
-            raise ValueError("on_ungrounded must be 'flag' or 'drop'")
-        self.backend = resolve_backend(model, client=client, **backend_options)
-        self.prompts = Prompts(prompts_dir)
-        self.on_ungrounded = on_ungrounded
+    ) -> Summarizer:
+        """A summarizer for a model string (see `summarize`), or for `client`, an instructor
+        client you configured (hooks, Azure OpenAI, your own httpx client): every request then
+        goes through it, with `model` sent along. `backend_options` are checked against the
+        backend's accepted options before anything loads."""
+        backend = resolve_backend(model, client=client, **backend_options)
+        return cls(backend, Prompts(prompts_dir), on_ungrounded)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -214,10 +175,10 @@ class Summarizer:
         return min(call.api_max_tokens, self.backend.context_tokens // 4)
 
     def __call__(self, article: str) -> ArticleSummary:
-        return self.run(article)[0]
+        return self.run(article).summary
 
-    def run(self, article: str) -> tuple[ArticleSummary, Usage]:
-        """The summary with what it cost: tokens, calls and every raw completion."""
+    def run(self, article: str) -> SummaryResult:
+        """The summary with its article and what it cost: tokens, calls, every raw completion."""
         article = check_article(article)
         if len(article) > MAX_ARTICLE_CHARS:
             raise ArticleTooLongError(len(article), MAX_ARTICLE_CHARS, self.backend.model, "characters")
@@ -243,8 +204,7 @@ class Summarizer:
             chunks=len(chunks),
             failed_sections=list(dict.fromkeys(failed)),
         )
-        summary._article = article
-        return summary, usage
+        return SummaryResult(article, summary, usage)
 
     def section_requests(self, article: str) -> list[SectionRequest]:
         """The calls made for text that fits the context, in order; a section with nothing to
@@ -370,9 +330,6 @@ def _ungrounded_count(items: list[Any]) -> int:
     return sum(not item.grounded for item in items)
 
 
-_default_summarizers: dict[tuple[Any, ...], Summarizer] = {}
-
-
 def summarize(
     article: str,
     *,
@@ -396,29 +353,38 @@ def summarize(
     return _summarizer(model, prompts_dir, on_ungrounded, backend_options, client)(article)
 
 
+SUMMARIZERS_KEPT = 2
+"""Summarizers `summarize` keeps ready, the most recently used: each may hold a loaded model
+(about 300 MB for SmolLM2), freed once its summarizer is dropped from here."""
+_recent_summarizers: OrderedDict[str, Summarizer] = OrderedDict()
+_summarizers_lock = threading.Lock()
+
+
 def _summarizer(
     model: str | None,
     prompts_dir: str | Path | None,
-    on_ungrounded: str,
+    on_ungrounded: Literal["flag", "drop"],
     backend_options: dict[str, Any],
     client: Any = None,
 ) -> Summarizer:
-    """One Summarizer per configuration, so a loaded model serves every later call."""
+    """One Summarizer per configuration, so a loaded model serves the next calls."""
     if client is not None:  # nothing to load, and a cache would keep the caller's client alive
-        return Summarizer(
+        return Summarizer.from_model(
             model, client=client, prompts_dir=prompts_dir, on_ungrounded=on_ungrounded, **backend_options
         )
     model = model or os.environ.get("CEASEFIRE_MODEL") or DEFAULT_MODEL
-    key = (model, str(prompts_dir), on_ungrounded, repr(sorted(backend_options.items())))
+    key = repr((model, str(prompts_dir), on_ungrounded, sorted(backend_options.items())))
     with _summarizers_lock:
-        if key not in _default_summarizers:
-            _default_summarizers[key] = Summarizer(
-                model, prompts_dir=prompts_dir, on_ungrounded=on_ungrounded, **backend_options
-            )
-        return _default_summarizers[key]
-
-
-_summarizers_lock = threading.Lock()
+        if key in _recent_summarizers:
+            _recent_summarizers.move_to_end(key)
+            return _recent_summarizers[key]
+        summarizer = Summarizer.from_model(
+            model, prompts_dir=prompts_dir, on_ungrounded=on_ungrounded, **backend_options
+        )
+        _recent_summarizers[key] = summarizer
+        while len(_recent_summarizers) > SUMMARIZERS_KEPT:
+            _recent_summarizers.popitem(last=False)
+        return summarizer
 
 
 def fan_out(summarizer: Summarizer, concurrency: int) -> tuple[Summarizer, int]:
@@ -431,8 +397,7 @@ def fan_out(summarizer: Summarizer, concurrency: int) -> tuple[Summarizer, int]:
     """
     if summarizer.backend.in_process:
         return summarizer, 1
-    limited = copy.copy(summarizer)
-    limited.backend = summarizer.backend.with_request_limit(concurrency)
+    limited = replace(summarizer, backend=summarizer.backend.with_request_limit(concurrency))
     return limited, 2 * max(1, concurrency)
 
 
@@ -459,13 +424,13 @@ def summarize_many(
     """Summarize many articles with up to `concurrency` requests in flight (API backends; an
     in-process model takes one article at a time). Returns one entry per article, in order:
     its summary, or the ceasefire error that stopped it, so one bad article never loses the
-    others.
+    others. `articles` may be a generator: it is read as work frees up.
 
     >>> results = summarize_many(texts, model="openai/gpt-4o-mini", concurrency=16)  # doctest: +SKIP
     """
     shared = _summarizer(model, prompts_dir, on_ungrounded, backend_options, client)
     summarizer, workers = fan_out(shared, concurrency)
-    texts = list(articles)
+    total = len(articles) if hasattr(articles, "__len__") else None
 
     def one(text: str) -> ArticleSummary | CeasefireError:
         try:
@@ -473,11 +438,7 @@ def summarize_many(
         except CeasefireError as exc:
             return exc
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(one, text) for text in texts]
-        if progress:
-            from tqdm.auto import tqdm
-
-            for _ in tqdm(as_completed(futures), total=len(futures), desc=summarizer.backend.model):
-                pass
-        return [f.result() for f in futures]
+    done = run_all(
+        one, articles, workers=workers, progress=progress, total=total, label=summarizer.backend.model
+    )
+    return [result for _, result in sorted(done, key=lambda pair: pair[0])]

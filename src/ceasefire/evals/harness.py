@@ -10,16 +10,13 @@ from __future__ import annotations
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
 from ..errors import CeasefireError
+from ..runner import run_all
 from ..schema import ArticleSummary
 from ..summarize import Summarizer, fan_out
 from .dataset import Sample, is_teacher_labelled, load_dataset, resolve_dataset
@@ -54,7 +51,7 @@ def _summarize_one(
         }
     started = time.perf_counter()
     try:
-        summary, usage = summarizer.run(sample.text)
+        result = summarizer.run(sample.text)
     except CeasefireError as exc:
         usage = getattr(exc, "usage", None)
         return {
@@ -68,7 +65,7 @@ def _summarize_one(
             "cached": 0,
         }
     latency = time.perf_counter() - started
-    summary_json = summary.model_dump_json()
+    summary_json, usage = result.summary.model_dump_json(), result.usage
     store.put_cache(key, summary_json, usage.raw_completions, usage.tokens_in, usage.tokens_out, latency)
     return {
         "article_id": sample.id,
@@ -162,16 +159,22 @@ def run_eval(
         )
     store = store or RunStore(DEFAULT_STORE)
     samples = load_dataset(path)
-    summarizer, workers = fan_out(Summarizer(model, prompts_dir=prompts_dir, **backend_options), concurrency)
+    summarizer = Summarizer.from_model(model, prompts_dir=prompts_dir, **backend_options)
+    summarizer, workers = fan_out(summarizer, concurrency)
     started = time.perf_counter()
-    results: list[dict[str, Any]] = []
-    with _progress_bar(progress, len(samples), summarizer.backend.model) as advance:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for result in pool.map(lambda s: _summarize_one(summarizer, s, store, use_cache), samples):
-                results.append(result)
-                advance()
-                if on_article:
-                    on_article(result)
+    done = []
+    for position, result in run_all(
+        lambda sample: _summarize_one(summarizer, sample, store, use_cache),
+        samples,
+        workers=workers,
+        progress=progress,
+        total=len(samples),
+        label=summarizer.backend.model,
+    ):
+        done.append((position, result))
+        if on_article:
+            on_article(result)
+    results = [result for _, result in sorted(done, key=lambda pair: pair[0])]
     wall = time.perf_counter() - started
     scores, per_article = score_results(samples, results)
     run_id = uuid.uuid4().hex[:12]
@@ -258,19 +261,3 @@ def compare(run_a: str, run_b: str, store: RunStore | None = None) -> dict[str, 
         "fields": deltas,
         "worse_articles": worse,
     }
-
-
-@contextmanager
-def _progress_bar(enabled: bool, total: int, label: str) -> Iterator[Callable[[], None]]:
-    if not enabled:
-        yield lambda: None
-        return
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns) as progress:
-        task = progress.add_task(label, total=total)
-        yield lambda: progress.advance(task)

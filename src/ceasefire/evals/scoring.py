@@ -13,12 +13,14 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
+from pydantic import BaseModel
 from rapidfuzz import fuzz
-from scipy.optimize import linear_sum_assignment
 
-from ..schema import SECTIONS, ArticleSummary
+from ..schema import SECTIONS as SECTION_NAMES
+from ..schema import ArticleSummary, Kind, kind_of
+from ..sections import BY_NAME, SECTIONS
 
 TEXT_THRESHOLD = 70.0
 """rapidfuzz token-set ratio (0-100) at which two free-text values count as the same."""
@@ -177,81 +179,55 @@ def _evidence_counts(gold: Any, pred: Any) -> Counts:
     return Counts(tp=1) if evidence_overlap(gold, pred) >= SPAN_OVERLAP else Counts(fp=1, fn=1)
 
 
-def _participants(g: Any, p: Any) -> bool:
-    return same_name(g.name, p.name)
-
-
-def _positions(g: Any, p: Any) -> bool:
-    return same_name(g.party, p.party) and same_enum(g.kind, p.kind)
-
-
 FieldScorer = Callable[[Any, Any], Counts]
 
-
-def _scalar(field_name: str, same: Callable[[Any, Any], bool]) -> FieldScorer:
-    return lambda g, p: _scalar_counts(getattr(g, field_name), getattr(p, field_name), same)
-
-
-def _listed(field_name: str, same: Callable[[Any, Any], bool]) -> FieldScorer:
-    return lambda g, p: _list_counts(getattr(g, field_name), getattr(p, field_name), same)
-
-
-FIELD_SCORERS: dict[str, dict[str, FieldScorer]] = {
-    "ceasefire_talks": {
-        "title": _scalar("title", same_text),
-        "venue": _scalar("venue", same_name),
-        "date": _scalar("date", same_text),
-        "host": _scalar("host", same_name),
-        "participants": _listed("participants", _participants),
-        "mediators": _listed("mediators", same_name),
-        "status": _scalar("status", same_enum),
-        "progress_percent": _scalar("progress_percent", same_number),
-        "sticking_points": _listed("sticking_points", same_text),
-        "positions": _listed("positions", _positions),
-        "evidence": _evidence_counts,
-    },
-    "security_guarantees": {
-        "guarantor": _scalar("guarantor", same_name),
-        "beneficiary": _scalar("beneficiary", same_name),
-        "kind": _scalar("kind", same_enum),
-        "status": _scalar("status", same_enum),
-        "duration_years": _scalar("duration_years", same_number),
-        "trigger": _scalar("trigger", same_text),
-        "description": _scalar("description", same_text),
-        "evidence": _evidence_counts,
-    },
-    "attacks": {
-        "attacker": _scalar("attacker", same_name),
-        "target": _scalar("target", same_text),
-        "target_kind": _scalar("target_kind", same_enum),
-        "weapon": _scalar("weapon", same_enum),
-        "location": _scalar("location", same_name),
-        "country": _scalar("country", same_name),
-        "date": _scalar("date", same_text),
-        "killed": _scalar("killed", same_number),
-        "injured": _scalar("injured", same_number),
-        "evidence": _evidence_counts,
-    },
-    "territorial_control": {
-        "controller": _scalar("controller", same_name),
-        "territory": _scalar("territory", same_name),
-        "share_percent": _scalar("share_percent", same_number),
-        "evidence": _evidence_counts,
-    },
+SAME_BY_KIND: dict[Kind, Callable[[Any, Any], bool]] = {
+    Kind.name: same_name,
+    Kind.phrase: same_text,
+    Kind.text: same_text,
+    Kind.number: same_number,
+    Kind.category: same_enum,
 }
+"""When two values of a kind (marked on the schema's types) count as the same."""
 
-# The fields that say which item this is; the pairing similarity averages them with evidence.
-KEY_FIELDS: dict[str, tuple[str, ...]] = {
-    "ceasefire_talks": ("title", "venue"),
-    "security_guarantees": ("guarantor", "kind"),
-    "attacks": ("target", "location", "weapon"),
-    "territorial_control": ("controller", "territory"),
-}
+
+def _same_part(model: type[BaseModel]) -> Callable[[Any, Any], bool]:
+    """Two participants, or positions, are the same when their required names and categories
+    are: a delegation is who it is, whatever role or stance the texts give it."""
+    keys = [
+        (name, SAME_BY_KIND[kind])
+        for name, info in model.model_fields.items()
+        if info.is_required() and (kind := kind_of(model, name)[0]) in (Kind.name, Kind.category)
+    ]
+    return lambda g, p: all(same(getattr(g, name), getattr(p, name)) for name, same in keys)
+
+
+def field_scorers(item: type[BaseModel]) -> dict[str, FieldScorer]:
+    """A scorer per field of an item model, chosen by the field's kind; evidence last."""
+    scorers: dict[str, FieldScorer] = {}
+    for name, info in item.model_fields.items():
+        if name == "evidence":
+            continue
+        kind, is_list = kind_of(item, name)
+        if kind is None:  # a list of nested models
+            part = next(a for a in get_args(info.annotation) if isinstance(a, type))
+            same = _same_part(part)
+        else:
+            same = SAME_BY_KIND[kind]
+        counts = _list_counts if is_list else _scalar_counts
+        scorers[name] = lambda g, p, name=name, same=same, counts=counts: counts(
+            getattr(g, name), getattr(p, name), same
+        )
+    scorers["evidence"] = _evidence_counts
+    return scorers
+
+
+FIELD_SCORERS: dict[str, dict[str, FieldScorer]] = {s.name: field_scorers(s.item) for s in SECTIONS}
 
 
 def similarity(section: str, gold: Any, pred: Any) -> float:
     """How likely two items describe the same thing (0 to 1)."""
-    parts = [FIELD_SCORERS[section][f](gold, pred) for f in KEY_FIELDS[section]]
+    parts = [FIELD_SCORERS[section][f](gold, pred) for f in BY_NAME[section].key_fields]
     scored = [c for c in parts if c.tp + c.fp + c.fn]
     key = sum(c.tp for c in scored) / len(scored) if scored else 0.0
     return 0.5 * key + 0.5 * evidence_overlap(gold, pred)
@@ -261,6 +237,11 @@ def pair_items(section: str, gold: list[Any], pred: list[Any]) -> list[tuple[int
     """Optimal one-to-one pairing (gold index, predicted index) above PAIR_THRESHOLD."""
     if not gold or not pred:
         return []
+    try:  # scipy comes with the eval extra: the summarizer itself never needs it
+        from scipy.optimize import linear_sum_assignment
+    except ImportError as exc:
+        raise ImportError("scoring needs scipy: pip install 'ceasefire[eval]'") from exc
+
     sim = [[similarity(section, g, p) for p in pred] for g in gold]
     rows, cols = linear_sum_assignment([[-s for s in row] for row in sim])
     return [(r, c) for r, c in zip(rows, cols, strict=True) if sim[r][c] >= PAIR_THRESHOLD]
@@ -318,14 +299,14 @@ class _Empty:
         return [] if name in _LIST_FIELDS else None
 
 
-_LIST_FIELDS = {"participants", "mediators", "sticking_points", "positions", "evidence"}
+_LIST_FIELDS = {name for s in SECTIONS for name in s.item.model_fields if kind_of(s.item, name)[1]}
 
 
 def score_article(gold: ArticleSummary, pred: ArticleSummary | None) -> ArticleScore:
     """Score one prediction (None when the summarizer failed: everything missed)."""
     pred = pred or ArticleSummary(headline="-", summary="-")
     score = ArticleScore()
-    for section in SECTIONS:
+    for section in SECTION_NAMES:
         score.sections[section] = score_section(section, getattr(gold, section), getattr(pred, section))
     score.conflict = _scalar_counts(gold.conflict, pred.conflict, same_name)
     return score
@@ -341,13 +322,13 @@ def total(counts: Iterable[Counts]) -> Counts:
 def aggregate(scores: Iterable[ArticleScore]) -> dict[str, Any]:
     """Micro and macro precision/recall/F1 over articles, per section and per field."""
     scores = list(scores)
-    items = {s: total(a.sections[s].items for a in scores) for s in SECTIONS}
+    items = {s: total(a.sections[s].items for a in scores) for s in SECTION_NAMES}
     fields: dict[str, Counts] = {}
     for article in scores:
         for name, counts in article.field_counts().items():
             fields.setdefault(name, Counts())
             fields[name] += counts
-    section_fields = {s: total(c for n, c in fields.items() if n.startswith(s + ".")) for s in SECTIONS}
+    section_fields = {s: total(c for n, c in fields.items() if n.startswith(s + ".")) for s in SECTION_NAMES}
     overall = total(fields.values())
     scored = [c for c in fields.values() if c.tp + c.fp + c.fn]
     macro = {
@@ -359,7 +340,7 @@ def aggregate(scores: Iterable[ArticleScore]) -> dict[str, Any]:
         "overall": overall.as_dict(),
         "macro": macro,
         "sections": {
-            s: {"items": items[s].as_dict(), "fields": section_fields[s].as_dict()} for s in SECTIONS
+            s: {"items": items[s].as_dict(), "fields": section_fields[s].as_dict()} for s in SECTION_NAMES
         },
         "fields": {name: c.as_dict() for name, c in sorted(fields.items())},
     }

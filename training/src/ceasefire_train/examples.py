@@ -5,8 +5,8 @@ an example is built from `Summarizer.section_requests`: the same system prompt, 
 and section task, one example per call the pipeline would make (a section with nothing to ask
 gets none), with the gold section as the assistant's JSON in the section's own schema.
 
-    python -m ceasefire.training_data OUT.jsonl [--dataset training/corpus] [--synthetic 400]
-    python -m ceasefire.training_data --stats training/corpus
+    python -m ceasefire_train.examples OUT.jsonl [--dataset training/corpus] [--synthetic 400]
+    python -m ceasefire_train.examples --stats training/corpus
 
 Articles come from labelled datasets (the teacher corpus) and the synthetic generator, never
 from a test split: a model tuned on those would be scored on what it was shown.
@@ -22,11 +22,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .choices import GRAMMAR_LIST_BOUNDS
-from .evals.dataset import load_dataset
-from .schema import SECTIONS, ArticleSummary
-from .summarize import SECTION_CALLS, Summarizer
-from .synthetic import generate
+from ceasefire.choices import GRAMMAR_LIST_BOUNDS
+from ceasefire.evals.dataset import load_dataset
+from ceasefire.schema import SECTIONS, ArticleSummary
+from ceasefire.summarize import SECTION_CALLS, Summarizer
+from ceasefire_train.synthetic import generate
 
 
 def gold_answer(gold: ArticleSummary, section: str) -> str:
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is None:
         parser.error("give OUT, the JSONL file to write, or --stats CORPUS")
     datasets = args.dataset or ["training/corpus"]
-    summarizer = Summarizer(args.model)
+    summarizer = Summarizer.from_model(args.model)
     count = 0
     with args.out.open("w", encoding="utf-8") as out:
         for article_id, text, gold in labelled_articles(datasets, args.synthetic, args.seed):

@@ -7,12 +7,12 @@ fact type has several phrasings (active, passive, casualties first, hedged attri
 a fine-tuned model learns the facts rather than one word order. Each quote is a whole sentence
 as `grounding.split_sentences` cuts it: the only spans the pipeline's grammar lets a model quote.
 
-    >>> from ceasefire.synthetic import generate
+    >>> from ceasefire_train.synthetic import generate
     >>> ex = generate(n=1, seed=0)[0]
     >>> all(ex.text[e.start : e.end] == e.quote for _, item in ex.gold.items() for e in item.evidence)
     True
 
-`python -m ceasefire.synthetic OUT_DIR --n 400 --seed 0` writes `OUT_DIR/articles/syn-0000.txt`
+`python -m ceasefire_train.synthetic OUT_DIR --n 400 --seed 0` writes `OUT_DIR/articles/syn-0000.txt`
 and `OUT_DIR/gold/syn-0000.json`, the layout of evals/datasets (`ceasefire eval check OUT_DIR`).
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .schema import SECTIONS, Alignment, ArticleSummary, Evidence, GuaranteeKind, TargetKind, Weapon
+from ceasefire.schema import SECTIONS, Alignment, ArticleSummary, Evidence, GuaranteeKind, TargetKind, Weapon
 
 
 def _pool(text: str) -> tuple[str, ...]:
@@ -144,7 +144,7 @@ TARGETS = {
     TargetKind.government: _pool("regional administration building|city hall|police headquarters"),
     TargetKind.other: _pool("television tower|mobile phone mast|radio transmitter|weather station"),
 }
-# Every event noun holds a word of the pipeline's attack cues (choices.SECTION_CUES).
+# Every event noun holds a word of the pipeline's attack cues (sections.py, `cues`).
 WEAPON_EVENTS = {
     Weapon.drone: _pool("a drone strike|a drone attack|a kamikaze drone attack"),
     Weapon.missile: _pool("a missile strike|a ballistic missile attack|a cruise missile strike"),
@@ -716,7 +716,7 @@ def write_dataset(examples: list[SyntheticArticle], out_dir: str | Path) -> Path
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m ceasefire.synthetic", description=__doc__.splitlines()[0]
+        prog="python -m ceasefire_train.synthetic", description=__doc__.splitlines()[0]
     )
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--n", type=int, default=400)

