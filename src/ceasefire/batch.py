@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 from .errors import CeasefireError, InvalidArticleError
 from .runner import run_all
@@ -100,6 +100,17 @@ def drop_failed(out: Path) -> None:
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
     os.replace(tmp, out)
+
+
+def write_record(sink: TextIO, record: dict[str, Any], tally: Tally) -> bool:
+    """Append an article's line, flushed at once so a crash loses nothing written, and count it."""
+    sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+    sink.flush()
+    if "error" in record:
+        tally.failed += 1
+    else:
+        tally.done += 1
+    return True
 
 
 def error_record(article_id: str, exc: CeasefireError) -> dict[str, Any]:
@@ -190,11 +201,6 @@ def run_batch(
             total=total,
             label=summarizer.backend.model,
         ):
-            sink.write(json.dumps(record, ensure_ascii=False) + "\n")
-            sink.flush()
-            if "error" in record:
-                tally.failed += 1
-            else:
-                tally.done += 1
+            write_record(sink, record, tally)
     tally.skipped = read - tally.done - tally.failed
     return tally

@@ -31,7 +31,7 @@ import openai
 from openai.types.chat import ChatCompletion
 
 from .backends import Backend, _transport_retrying, openai_client
-from .batch import Article, Tally, error_record
+from .batch import Article, Tally, error_record, write_record
 from .errors import CeasefireError, ConfigurationError, InvalidAnswerError
 from .runner import progress_bar
 from .summarize import SECTION_CALLS, Summarizer, check_article
@@ -273,7 +273,7 @@ class Replay:
     def settle(self, article: Article, sink: TextIO, tally: Tally) -> bool:
         """Write the article's line if every request it needs is answered; False if it waits."""
         if article.problem is not None:
-            return _write(sink, error_record(article.id, article.problem), tally)
+            return write_record(sink, error_record(article.id, article.problem), tally)
         missing: list[str] = []
         try:
             text = check_article(article.text)
@@ -287,8 +287,8 @@ class Replay:
         except Unanswered:  # only if a reask path lets it through unwrapped: it waits all the same
             return False
         except CeasefireError as exc:
-            return not missing and _write(sink, error_record(article.id, exc), tally)
-        return not missing and _write(
+            return not missing and write_record(sink, error_record(article.id, exc), tally)
+        return not missing and write_record(
             sink, {"id": article.id, "summary": summary.model_dump(mode="json")}, tally
         )
 
@@ -400,13 +400,3 @@ def _record(client: openai.OpenAI, state: BatchState, part: int, batch: Any, ret
     state.record(
         part, answers, errors, otherwise=f"batch {batch.id} {batch.status}{': ' + why if why else ''}"
     )
-
-
-def _write(sink: TextIO, record: dict[str, Any], tally: Tally) -> bool:
-    sink.write(json.dumps(record, ensure_ascii=False) + "\n")
-    sink.flush()
-    if "error" in record:
-        tally.failed += 1
-    else:
-        tally.done += 1
-    return True
