@@ -62,7 +62,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "seeds" / "articles" / "000_4a1a7f77ad514017.txt"
 SMOLLM, GEMMA = "local/smollm2-135m", "local/gemma-3-270m"
 DELAY_S = 0.2
-BENCHMARKS = ("overhead", "constrained", "batch", "cache", "memory")
+BENCHMARKS = ("overhead", "constrained", "batch", "cache", "memory", "speed")
 
 
 @dataclass(frozen=True)
@@ -451,6 +451,45 @@ print(maxrss, hwm.group(1) if hwm else maxrss)
 """
 
 
+# Each child times itself from its first line: interpreter start aside, everything a user waits for.
+SEED_WITH_DEFAULT = """
+import time; started = time.perf_counter()
+import sys
+from ceasefire import summarize
+summary = summarize(sys.stdin.read(), model="local/ceasefire-135m")
+print(time.perf_counter() - started, summary.metadata.tokens_out)
+"""
+# The floor for the same weights: load them, read the article once, write 128 free tokens.
+FLOOR = """
+import time; started = time.perf_counter()
+import sys
+from llama_cpp import Llama
+from ceasefire.backends import TUNED_ADAPTER, smollm2_path
+weights = dict(lora_path=str(TUNED_ADAPTER), n_ctx=8192, chat_format="chatml", verbose=False)
+llm = Llama(str(smollm2_path()), **weights)
+messages = [{"role": "user", "content": sys.stdin.read()}]
+never_stop = {llm.token_eos(): -100.0}
+out = llm.create_chat_completion(messages, max_tokens=128, temperature=0, logit_bias=never_stop)
+print(time.perf_counter() - started, out["usage"]["completion_tokens"])
+"""
+
+
+def bench_speed(article: str, plan: Plan) -> Row:
+    """Seconds to summarize the seed with the default in a fresh process, over the floor for
+    the same weights; the two alternate, so both see the same machine."""
+    ratios, notes = [], []
+    for _ in range(plan.repeats):
+        seconds = {}
+        for name, script in (("default", SEED_WITH_DEFAULT), ("floor", FLOOR)):
+            out = subprocess.run(
+                [sys.executable, "-c", script], input=article, capture_output=True, text=True, check=True
+            )
+            seconds[name], tokens = out.stdout.split()[-2:]
+            notes.append(f"{name} {float(seconds[name]):.1f} s, {tokens} tokens out")
+        ratios.append(float(seconds["default"]) / float(seconds["floor"]))
+    return Row("seed seconds: default ÷ floor, fresh processes", ratios, "≤ 2.0", lambda r: r <= 2.0, notes)
+
+
 def bench_memory(article: str) -> list[Row]:
     """Peak resident memory of a fresh process summarizing the article, in MiB."""
     rows = []
@@ -585,6 +624,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(bench_cache(plan))
     if "memory" in only:
         rows += bench_memory(article)
+    if "speed" in only:
+        rows.append(bench_speed(article, plan))
     info["load_average_after"] = os.getloadavg()
 
     print_table(rows, info)

@@ -53,3 +53,17 @@ def test_unknown_model_is_a_clear_error():
     result = runner.invoke(app, ["summarize", str(SEED_ARTICLE), "--model", "nope/x"])
     assert result.exit_code == 1
     assert "unknown model" in result.stderr
+
+
+def test_backend_options_on_the_command_line_are_checked(tmp_path):
+    article = tmp_path / "a.txt"
+    article.write_text("Russia controls about 75% of Donetsk region, officials said on Monday.")
+    typo = runner.invoke(app, ["summarize", str(article), "-m", "local/smollm2-135m", "-o", "n_ctxx=2048"])
+    assert typo.exit_code == 1 and "unknown option 'n_ctxx'" in typo.output and "n_ctx" in typo.output
+    bad = runner.invoke(app, ["summarize", str(article), "-o", "n_ctx"])
+    assert bad.exit_code == 2 and "KEY=VALUE" in bad.output
+    small = runner.invoke(
+        app, ["summarize", str(article), "-m", "local/smollm2-135m", "-o", "n_ctx=2048", "--json"]
+    )
+    assert small.exit_code == 0, small.output
+    assert json.loads(small.stdout)["metadata"]["model"] == "local/smollm2-135m"

@@ -96,3 +96,23 @@ def test_a_smaller_fraction_of_the_corpus_is_part_of_every_larger_one():
     assert (len(quarter), len(half), len(whole)) == (round(0.25 * len(whole)), round(0.5 * len(whole)), 30)
     assert half[: len(quarter)] == quarter and whole[: len(half)] == half
     assert sorted(whole) == sorted(set(whole))
+
+
+def test_the_learning_curve_orders_runs_by_examples_and_draws_them(tmp_path):
+    from ceasefire.evals.harness import agreement
+    from ceasefire_train.curve import curve_rows, main, markdown_table
+
+    scores = agreement(DEV, DEV)  # scored like a run: every field right
+    for name, examples, fraction in (("big", 900, 1.0), ("small", 200, 0.25)):
+        run = tmp_path / name
+        run.mkdir()
+        log = {"config": {"fraction": str(fraction)}, "examples": examples, "tokens": 1, "seconds": 1.0}
+        (run / "train_log.json").write_text(json.dumps(log))
+        (run / "dev_scores.json").write_text(json.dumps(scores))
+    rows = curve_rows([tmp_path / "big", tmp_path / "small"])
+    assert [r["run"] for r in rows] == ["small", "big"]
+    assert rows[0]["f1"] == 1.0 and rows[0]["items_predicted"] == rows[0]["items_gold"] > 0
+    assert "| small | 25% | 200 | 1.000 (1.00 / 1.00) |" in markdown_table(rows)
+    png = tmp_path / "curve.png"
+    assert main([str(tmp_path / "big"), str(tmp_path / "small"), "--png", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -58,6 +58,28 @@ ModelOption = Annotated[
 ]
 
 
+OptionsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--option",
+        "-o",
+        help="A backend option, KEY=VALUE (repeatable): -o n_ctx=4096, -o lora=adapter.gguf, "
+        "-o base_url=http://localhost:8080/v1. Checked against the backend's accepted options.",
+    ),
+]
+
+
+def backend_options(pairs: list[str] | None) -> dict[str, str]:
+    """`KEY=VALUE` pairs as keyword options; the backend's option model converts the values."""
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise fail(f"--option wants KEY=VALUE, not {pair!r}", 2)
+        options[key.strip()] = value
+    return options
+
+
 @app.command("summarize")
 def summarize_command(
     file: Annotated[str, typer.Argument(help="Article text file, or - for stdin.")],
@@ -69,12 +91,17 @@ def summarize_command(
     drop_ungrounded: Annotated[
         bool, typer.Option(help="Drop items whose evidence is not in the article instead of flagging them.")
     ] = False,
+    option: OptionsOption = None,
 ) -> None:
     """Summarize one article."""
     article = read_article(file)
     try:
         summary = summarize(
-            article, model=model, prompts_dir=prompts, on_ungrounded="drop" if drop_ungrounded else "flag"
+            article,
+            model=model,
+            prompts_dir=prompts,
+            on_ungrounded="drop" if drop_ungrounded else "flag",
+            **backend_options(option),
         )
     except CeasefireError as exc:
         raise fail(str(exc)) from None
@@ -109,6 +136,7 @@ def eval_command(
     prompts: Annotated[Path | None, typer.Option(help="Directory of prompt templates.")] = None,
     store: StoreOption = DEFAULT_STORE,
     fields: Annotated[bool, typer.Option("--fields", help="Also print the per-field table.")] = False,
+    option: OptionsOption = None,
 ) -> None:
     """Run the summarizer over a dataset split, score it, store the run and print the scores."""
     if ctx.invoked_subcommand is not None:
@@ -126,6 +154,7 @@ def eval_command(
             concurrency=concurrency,
             store=RunStore(store),
             prompts_dir=prompts,
+            **backend_options(option),
         )
     except (CeasefireError, FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None
@@ -319,6 +348,7 @@ def batch_command(
             help="With --via openai-batch: send reasks in a follow-up batch, or at once.",
         ),
     ] = "batch",
+    option: OptionsOption = None,
 ) -> None:
     """Summarize many articles into a JSONL file; nothing lost, nothing done twice."""
     from .batch import run_batch
@@ -335,6 +365,7 @@ def batch_command(
             progress=progress,
             via=via,
             reask=reask,
+            **backend_options(option),
         )
     except CeasefireError as exc:
         raise fail(str(exc)) from None

@@ -1,0 +1,101 @@
+"""The learning curve: dev micro-F1 against the number of training examples, one point a run.
+
+    ceasefire eval --split dev -m local/smollm2-135m -o lora=training/runs/corpus-25/adapter.gguf \\
+        --json training/runs/corpus-25/dev_scores.json        # for each run, after training it
+    python -m ceasefire_train.curve training/runs/corpus-25 training/runs/corpus-50 ...
+
+Each run folder holds the `train_log.json` that `ceasefire_train.lora` writes and the
+`dev_scores.json` of its adapter. Writes `training/learning_curve.png` and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ceasefire.schema import SECTIONS
+
+
+def curve_rows(runs: list[Path]) -> list[dict[str, Any]]:
+    """One row a run, fewest examples first: its size, dev micro-F1 (P/R), per section, items."""
+    rows = []
+    for run in runs:
+        log = json.loads((run / "train_log.json").read_text("utf-8"))
+        scores = json.loads((run / "dev_scores.json").read_text("utf-8"))
+        sections = scores["sections"]
+        rows.append(
+            {
+                "run": run.name,
+                "fraction": float(log["config"].get("fraction", 1.0)),
+                "examples": log["examples"],
+                "tokens": log["tokens"],
+                "train_s": log["seconds"],
+                "f1": scores["overall"]["f1"],
+                "precision": scores["overall"]["precision"],
+                "recall": scores["overall"]["recall"],
+                "sections": {s: sections[s]["fields"]["f1"] for s in SECTIONS},
+                # Items written against items labelled: the "several items" gap.
+                "items_predicted": sum(
+                    sections[s]["items"]["tp"] + sections[s]["items"]["fp"] for s in SECTIONS
+                ),
+                "items_gold": sum(sections[s]["items"]["tp"] + sections[s]["items"]["fn"] for s in SECTIONS),
+            }
+        )
+    return sorted(rows, key=lambda row: row["examples"])
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    columns = ["run", "share of corpus", "examples", "dev micro-F1 (P / R)"]
+    columns += ["talks, guarantees, attacks, territory", "items written / labelled"]
+    lines = ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
+    for r in rows:
+        per_section = ", ".join(f"{r['sections'][s]:.2f}" for s in SECTIONS)
+        lines.append(
+            f"| {r['run']} | {r['fraction']:.0%} | {r['examples']} | {r['f1']:.3f} ({r['precision']:.2f} / "
+            f"{r['recall']:.2f}) | {per_section} | {r['items_predicted']} / {r['items_gold']} |"
+        )
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict[str, Any]], png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no screen
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4))
+    examples = [r["examples"] for r in rows]
+    axes.plot(examples, [r["f1"] for r in rows], marker="o", label="all fields (micro)")
+    for section in SECTIONS:
+        axes.plot(examples, [r["sections"][section] for r in rows], linestyle=":", marker=".", label=section)
+    axes.set_xscale("log")
+    axes.set_xlabel("training examples (teacher corpus, log scale)")
+    axes.set_ylabel("dev micro-F1")
+    axes.set_title("SmolLM2-135M + LoRA r16: dev micro-F1 against training data")
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(png, dpi=100)
+    plt.close(figure)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "runs", type=Path, nargs="+", help="run folders with train_log.json and dev_scores.json"
+    )
+    parser.add_argument("--png", type=Path, default=Path("training/learning_curve.png"))
+    args = parser.parse_args(argv)
+    rows = curve_rows(args.runs)
+    plot(rows, args.png)
+    print(markdown_table(rows))
+    print(f"\n{args.png}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
