@@ -462,7 +462,11 @@ def gemma_path() -> Path:
     return Path(gemma.assemble())
 
 
-@functools.lru_cache(maxsize=2)
+MODELS_KEPT = 2
+"""In-process models kept loaded, the most recently used; an older one is freed."""
+
+
+@functools.lru_cache(maxsize=MODELS_KEPT)
 def _load_llama(
     path: str, chat_format: str | None, n_ctx: int, n_threads: int | None, lora_path: str | None
 ) -> tuple[Any, Any]:

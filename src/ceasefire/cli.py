@@ -69,7 +69,7 @@ OptionsOption = Annotated[
 ]
 
 
-def backend_options(pairs: list[str] | None) -> dict[str, str]:
+def parse_option_pairs(pairs: list[str] | None) -> dict[str, str]:
     """`KEY=VALUE` pairs as keyword options; the backend's option model converts the values."""
     options = {}
     for pair in pairs or []:
@@ -101,7 +101,7 @@ def summarize_command(
             model=model,
             prompts_dir=prompts,
             on_ungrounded="drop" if drop_ungrounded else "flag",
-            **backend_options(option),
+            **parse_option_pairs(option),
         )
     except CeasefireError as exc:
         raise fail(str(exc)) from None
@@ -154,7 +154,7 @@ def eval_command(
             concurrency=concurrency,
             store=RunStore(store),
             prompts_dir=prompts,
-            **backend_options(option),
+            **parse_option_pairs(option),
         )
     except (CeasefireError, FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None
@@ -365,7 +365,7 @@ def batch_command(
             progress=progress,
             via=via,
             reask=reask,
-            **backend_options(option),
+            **parse_option_pairs(option),
         )
     except CeasefireError as exc:
         raise fail(str(exc)) from None

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
-from .backends import DEFAULT_MODEL, Backend, resolve_backend
+from .backends import DEFAULT_MODEL, MODELS_KEPT, Backend, resolve_backend
 from .choices import Choices, bound_for_grammar, constrain_overview, constrain_schema
 from .chunking import Chunk, chunk_article, merge_chunk_summaries
 from .errors import ArticleTooLongError, CeasefireError, InvalidAnswerError, InvalidArticleError
@@ -353,7 +353,7 @@ def summarize(
     return _summarizer(model, prompts_dir, on_ungrounded, backend_options, client)(article)
 
 
-SUMMARIZERS_KEPT = 2
+SUMMARIZERS_KEPT = MODELS_KEPT
 """Summarizers `summarize` keeps ready, the most recently used: each may hold a loaded model
 (about 300 MB for SmolLM2), freed once its summarizer is dropped from here."""
 _recent_summarizers: OrderedDict[str, Summarizer] = OrderedDict()
