@@ -55,7 +55,7 @@ try:
 except ImportError:  # not a dependency of ceasefire: without it, outputs are checked by pydantic only
     jsonschema = None
 
-AttacksSection = BY_NAME["attacks"].response_model
+AttacksSection = BY_NAME["attacks"].numbered_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -159,7 +159,7 @@ def bench_overhead_and_prefix(
     def raw_without_reuse() -> list[str]:
         contents = []
         for r in requests:
-            llm.reset()  # forget the previous call's KV cache: the article is evaluated again
+            llm.reset()  # forget the previous call's KV cache: the shared prefix is evaluated again
             contents.append(llm.create_chat_completion_openai_v1(**r.kwargs).choices[0].message.content)
         return contents
 

@@ -23,7 +23,7 @@ from ceasefire.sections import BY_NAME
 from ceasefire.summarize import Overview
 from chat_server import Reply, plausible_answer
 
-AttacksSection = BY_NAME["attacks"].response_model
+AttacksSection = BY_NAME["attacks"].numbered_model
 
 FAST = RetryPolicy(transport_attempts=3, max_wait_s=0.05, total_timeout_s=10, reasks=2)
 

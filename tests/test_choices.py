@@ -1,4 +1,4 @@
-"""Choices for grammar backends: quotes, names and numbers all come from the article."""
+"""Choices for grammar backends: sentences, names and numbers all come from the article."""
 
 from __future__ import annotations
 
@@ -6,17 +6,19 @@ import json
 
 from ceasefire.choices import (
     Choices,
-    candidate_sentences,
+    candidate_spans,
     constrain_overview,
     constrain_schema,
     name_choices,
     number_choices,
+    sentence_of,
 )
+from ceasefire.schema import Evidence
 from ceasefire.sections import BY_NAME
 from ceasefire.summarize import Overview
 
-AttacksSection = BY_NAME["attacks"].response_model
-TerritorySection = BY_NAME["territorial_control"].response_model
+AttacksSection = BY_NAME["attacks"].numbered_model
+TerritorySection = BY_NAME["territorial_control"].numbered_model
 
 ARTICLE = (
     "Russia currently controls about 75% of the Donetsk region and nearly 99% of Luhansk.\n"
@@ -26,10 +28,25 @@ ARTICLE = (
 )
 
 
-def test_candidates_are_the_relevant_sentences():
-    assert candidate_sentences(ARTICLE, "territorial_control") == [ARTICLE.splitlines()[0]]
-    assert candidate_sentences(ARTICLE, "attacks") == [ARTICLE.splitlines()[2]]
-    assert all('"' not in q for q in candidate_sentences(ARTICLE, "ceasefire_talks"))
+def sentences(spans):
+    return [ARTICLE[a:b] for a, b in spans]
+
+
+def test_candidates_are_the_relevant_sentences_whole():
+    assert sentences(candidate_spans(ARTICLE, "territorial_control")) == [ARTICLE.splitlines()[0]]
+    assert sentences(candidate_spans(ARTICLE, "attacks")) == [ARTICLE.splitlines()[2]]
+    # Quote marks no longer cut a sentence: the model points to it, it does not copy it.
+    assert sentences(candidate_spans(ARTICLE, "ceasefire_talks")) == [ARTICLE.splitlines()[3]]
+
+
+def test_sentence_of_points_to_the_sentence_holding_most_of_the_evidence():
+    spans = candidate_spans(ARTICLE, "territorial_control") + candidate_spans(ARTICLE, "attacks")
+    start = ARTICLE.index("A Ukrainian drone")
+    inside = Evidence(quote="drone hit an oil depot", start=start + 12, end=start + 34)
+    assert sentence_of([inside], spans) == 2
+    astride = Evidence(quote="x", start=start - 30, end=start + 5)  # mostly in an unoffered line
+    assert sentence_of([astride], spans) is None
+    assert sentence_of([Evidence(quote="unaligned")], spans) is None
 
 
 def test_names_and_numbers_come_from_the_sentences():
@@ -40,14 +57,15 @@ def test_names_and_numbers_come_from_the_sentences():
     assert number_choices(["about 75% of Donetsk and 1,200 soldiers"]) == [75.0, 1200.0]
 
 
-def test_constrain_schema_restricts_quotes_names_numbers_and_lengths():
+def test_constrain_schema_restricts_sentence_numbers_names_numbers_and_lengths():
     choices = Choices.for_section(ARTICLE, "territorial_control")
     schema = constrain_schema(TerritorySection.model_json_schema(), choices, "territorial_control")
     item = schema["$defs"]["TerritorialControl"]["properties"]
-    assert schema["$defs"]["Evidence"]["properties"]["quote"] == {"enum": choices.quotes}
+    assert list(item)[0] == "sentence" and "evidence" not in item
+    assert item["sentence"] == {"enum": [1]}
     assert item["controller"] == {"enum": choices.names}
     assert item["share_percent"]["anyOf"][0] == {"enum": [75.0, 99.0]}
-    assert schema["properties"]["territorial_control"]["maxItems"] == len(choices.quotes)
+    assert schema["properties"]["territorial_control"]["maxItems"] == len(choices.spans)
 
 
 def test_integer_fields_get_integer_choices_and_null():
@@ -62,7 +80,7 @@ def test_integer_fields_get_integer_choices_and_null():
 def test_free_text_is_shortened_for_tiny_models():
     from ceasefire.choices import TEXT_LIMIT
 
-    GuaranteesSection = BY_NAME["security_guarantees"].response_model
+    GuaranteesSection = BY_NAME["security_guarantees"].numbered_model
 
     choices = Choices.for_section(ARTICLE, "security_guarantees")
     schema = constrain_schema(GuaranteesSection.model_json_schema(), choices, "security_guarantees")
@@ -78,12 +96,12 @@ def test_overview_is_extractive():
 def test_the_grammar_alone_bounds_lists_and_text():
     from ceasefire.choices import GRAMMAR_LIST_BOUNDS, NAME_LIMIT, TEXT_LIMIT, bound_for_grammar
 
-    TalksSection = BY_NAME["ceasefire_talks"].response_model
+    TalksSection = BY_NAME["ceasefire_talks"].numbered_model
 
     schema = bound_for_grammar(TalksSection.model_json_schema(), "ceasefire_talks", 3)
     talks = schema["$defs"]["CeasefireTalks"]["properties"]
     assert schema["properties"]["ceasefire_talks"]["maxItems"] == 3
-    for field in ("participants", "mediators", "sticking_points", "positions", "evidence"):
+    for field in ("participants", "mediators", "sticking_points", "positions"):
         assert talks[field]["maxItems"] == GRAMMAR_LIST_BOUNDS[field], field
     assert talks["title"]["maxLength"] == TEXT_LIMIT
     assert talks["sticking_points"]["items"]["maxLength"] == TEXT_LIMIT

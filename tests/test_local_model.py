@@ -20,7 +20,7 @@ from ceasefire.sections import BY_NAME
 from ceasefire.summarize import SECTION_CALLS
 from ceasefire.usage import Usage
 
-AttacksSection = BY_NAME["attacks"].response_model
+AttacksSection = BY_NAME["attacks"].numbered_model
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +35,9 @@ def test_default_model_summary_is_valid_and_grounded(seed_summary):
     article, summary = seed_summary
     ArticleSummary.model_validate_json(summary.model_dump_json())
     for _, item in summary.items():
+        # Under the grammar each item points to a sentence: its evidence is that sentence, exactly.
         for e in item.evidence:
-            if e.alignment != Alignment.none:
-                assert article[e.start : e.end] == e.quote
+            assert e.alignment == Alignment.exact and article[e.start : e.end] == e.quote
     meta = summary.metadata
     assert meta.model == DEFAULT_MODEL and meta.prompt_version.startswith("p-")
     assert meta.tokens_in > 0 and meta.tokens_out > 0 and meta.latency_s > 0
@@ -58,7 +58,7 @@ def test_grammar_constrains_raw_output(seed_article):
     )
     raw = usage.raw_completions[0]  # the model's first answer, before any reask
     parsed = AttacksSection.model_validate_json(raw)
-    assert all(e.quote in choices.quotes for a in parsed.attacks for e in a.evidence)
+    assert all(a.sentence in range(1, len(choices.spans) + 1) for a in parsed.attacks)
     assert all(a.location in choices.names + [None] for a in parsed.attacks)
 
 
@@ -117,3 +117,16 @@ def test_the_adapter_is_part_of_the_cache_key(tmp_path):
     data[-1] ^= 1  # one weight's last byte changed
     retrained.write_bytes(data)
     assert weights_id(retrained) != weights_id(TUNED_ADAPTER)
+
+
+def test_under_the_grammar_a_section_reads_only_its_numbered_candidate_sentences():
+    from ceasefire import Summarizer
+
+    article = FRENCH + "\nLe temps était doux à Paris mardi, sans un nuage."
+    requests = {r.call.name: r for r in Summarizer.from_model(DEFAULT_MODEL).section_requests(article)}
+    attacks = requests["attacks"]
+    assert [article[a:b] for a, b in attacks.sentences] == [FRENCH.splitlines()[1]]
+    shown = attacks.messages[-1]["content"]
+    assert "1. Une attaque de drone" in shown and "Nouakchott" not in shown and "Paris" not in shown
+    sections = [r for name, r in requests.items() if name != "overview"]
+    assert all("Paris" not in r.messages[-1]["content"] for r in sections)  # offered to none

@@ -53,9 +53,17 @@ def test_a_record_per_contract_section_feeds_every_consumer():
     rendered = console.export_text()
     html = visualize(gold)
     for section in SECTIONS:
-        schema = section.response_model.model_json_schema()
-        assert schema["title"] == section.answer_name and list(schema["properties"]) == [section.name]
-        assert section.name in TEMPLATE_NAMES and Prompts().render(section.name)
+        for model in (section.response_model, section.numbered_model):
+            schema = model.model_json_schema()
+            assert schema["title"] == section.answer_name and list(schema["properties"]) == [section.name]
+        numbered_item = section.numbered_model.model_fields[section.name].annotation.__args__[0]
+        assert list(numbered_item.model_fields) == [
+            "sentence",
+            *(f for f in section.item.model_fields if f != "evidence"),
+        ]
+        assert section.name in TEMPLATE_NAMES
+        assert "copy the sentence" in Prompts().render(section.name, numbered=False)
+        assert "number of the sentence" in Prompts().render(section.name, numbered=True)
         assert set(FIELD_SCORERS[section.name]) == set(section.item.model_fields)
         assert set(section.key_fields) <= set(section.item.model_fields)
         assert set(section.columns) <= set(section.item.model_fields)

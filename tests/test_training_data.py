@@ -7,6 +7,7 @@ import json
 import pytest
 
 from ceasefire import Summarizer
+from ceasefire.choices import sentence_of
 from ceasefire.summarize import SECTION_CALLS
 from ceasefire_train.examples import chat_examples, gold_answer, labelled_articles, main
 from ceasefire_train.synthetic import generate
@@ -34,20 +35,44 @@ def test_examples_are_exactly_the_requests_the_pipeline_sends(chat_server):
     assert [e["messages"][-1]["role"] for e in examples] == ["assistant"] * len(SECTION_CALLS)
 
 
-def test_answers_are_the_gold_in_each_section_schema():
+def test_free_answers_are_the_gold_in_each_section_schema():
     text, gold = busiest()
-    for call in SECTION_CALLS:
-        answer = json.loads(gold_answer(gold, call.name))
-        call.response_model.model_validate(answer)
-        if call.name == "overview":
+    summarizer = Summarizer.from_model("openai/test", base_url="http://127.0.0.1:9", api_key="sk-test")
+    for request in summarizer.section_requests(text):
+        name = request.call.name
+        answer = json.loads(gold_answer(gold, request))
+        request.response_model.model_validate(answer)
+        if name == "overview":
             assert answer["headline"] == gold.headline
             continue
-        items = answer[call.name]
-        assert len(items) == min(len(getattr(gold, call.name)), 5)
-        for item, gold_item in zip(items, getattr(gold, call.name), strict=False):
+        items = answer[name]
+        assert len(items) == min(len(getattr(gold, name)), request.call.grammar_max_items)
+        for item, gold_item in zip(items, getattr(gold, name), strict=False):
             assert list(item)[0] == "evidence"  # the schema's order: the quote comes first
-            assert item["evidence"] == [{"quote": e.quote} for e in gold_item.evidence[:3]]
-            assert all(text[e.start : e.end] == e.quote for e in gold_item.evidence)
+            assert item["evidence"] == [{"quote": e.quote} for e in gold_item.evidence]
+
+
+def test_answers_under_a_grammar_point_to_the_numbered_sentence_of_each_gold_item():
+    text, gold = busiest()
+    requests = Summarizer.from_model("local/smollm2-135m").section_requests(text)
+    pointed = 0
+    for request in requests[1:]:
+        name = request.call.name
+        items = json.loads(gold_answer(gold, request))[name]
+        request.call.numbered_model.model_validate({name: items})
+        shown = request.messages[-1]["content"]
+        numbers = [item["sentence"] for item in items]
+        assert numbers == sorted(numbers)  # in the article's order
+        for item in items:
+            assert list(item)[0] == "sentence"
+            start, end = request.sentences[item["sentence"] - 1]
+            assert f"{item['sentence']}. {text[start:end]}" in shown
+            # the gold item whose evidence lies in that sentence
+            assert any(g.evidence[0].start >= start and g.evidence[0].end <= end for g in getattr(gold, name))
+        pointed += len(items)
+        offered = [g for g in getattr(gold, name) if sentence_of(g.evidence, request.sentences)]
+        assert len(items) == min(len(offered), request.call.grammar_max_items)
+    assert pointed >= 2
 
 
 def test_off_topic_article_teaches_empty_answers_for_the_sections_asked():

@@ -296,14 +296,14 @@ class Replay:
         return self.summarizer.backend.count_tokens(text) <= self.summarizer.max_article_tokens
 
     def _ask_every_section(self, summarizer: Summarizer, text: str) -> None:
-        for call, messages, constrain in summarizer.section_requests(text):
+        for request in summarizer.section_requests(text):
             try:
                 summarizer.backend.extract(
-                    messages,
-                    call.response_model,
-                    max_tokens=summarizer.answer_budget(call),
+                    request.messages,
+                    request.response_model,
+                    max_tokens=summarizer.answer_budget(request.call),
                     usage=Usage(),
-                    constrain=constrain,
+                    constrain=request.constrain,
                 )
             except (InvalidAnswerError, Unanswered):
                 pass  # recorded for the batch

@@ -17,7 +17,14 @@ import jinja2
 
 from .sections import SECTIONS
 
-TEMPLATE_NAMES = ("system", "article", "overview", *(s.name for s in SECTIONS), "reask_grounding")
+TEMPLATE_NAMES = (
+    "system",
+    "article",
+    "sentences",
+    "overview",
+    *(s.name for s in SECTIONS),
+    "reask_grounding",
+)
 
 
 def packaged_prompts_dir() -> Path:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import instructor
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, Field, create_model
 
 from .schema import SECTIONS as CONTRACT_SECTIONS
 from .schema import Attack, CeasefireTalks, SecurityGuarantee, TerritorialControl
@@ -76,6 +76,20 @@ class Section:
         return create_model(self.answer_name, __base__=Answer, **{self.name: (list[self.item], ...)})
 
     @functools.cached_property
+    def numbered_model(self) -> type[Answer]:
+        """The model of this section's call under a grammar: items point to a numbered candidate
+        sentence (`"sentence": 2`) in place of copying it as evidence."""
+        fields = {name: (f.annotation, f) for name, f in self.item.model_fields.items() if name != "evidence"}
+        item = create_model(
+            self.item.__name__,
+            __config__=self.item.model_config,
+            __doc__=self.item.__doc__,
+            sentence=(int, Field(description="The number of the sentence that states this item.")),
+            **fields,
+        )
+        return create_model(self.answer_name, __base__=Answer, **{self.name: (list[item], ...)})
+
+    @functools.cached_property
     def cue_pattern(self) -> re.Pattern[str]:
         return re.compile("|".join(self.cues), re.IGNORECASE)
 
@@ -120,6 +134,19 @@ SECTIONS: tuple[Section, ...] = (
             r"tregua",
             r"\bpaz\b",
             r"acuerdo",
+            r"envoy",
+            r"\bmet\b",
+            r"agreed",
+            r"propos",
+            r"initiative",
+            r"suspend",
+            r"\bpause",
+            r"\bmesa\b",
+            r"pourparl",
+            r"envoy[ée]",
+            r"enviad",
+            r"propuesta",
+            r"\bplan\b",
         ),  # fmt: skip
         grammar_max_items=3,
         grammar_max_tokens=900,
@@ -158,6 +185,21 @@ SECTIONS: tuple[Section, ...] = (
             r"tropas",
             r"apoyo",
             r"verific",
+            r"mission",
+            r"patrol",
+            r"contribut",
+            r"deploy",
+            r"soldat",
+            r"soldier",
+            r"naval",
+            r"package",
+            r"billion",
+            r"milliard",
+            r"mil millones",
+            r"d[ée]ploi",
+            r"despleg",
+            r"decommission",
+            r"sanction",
         ),  # fmt: skip
         grammar_max_items=4,
         grammar_max_tokens=700,
@@ -202,6 +244,27 @@ SECTIONS: tuple[Section, ...] = (
             r"muert",
             r"herid",
             r"asalto",
+            r"attaqu",
+            r"gunm[ae]n",
+            r"abduct",
+            r"kidnap",
+            r"secuestr",
+            r"enlev",
+            r"opened fire",
+            r"killing",
+            r"\bdead\b",
+            r"\bdied\b",
+            r"murieron",
+            r"\bmort",
+            r"overr[au]n",
+            r"clash",
+            r"fighting",
+            r"combat",
+            r"derrib",
+            r"\bshot\b",
+            r"massacr",
+            r"ambush",
+            r"emboscad",
         ),  # fmt: skip
         grammar_max_items=5,
         grammar_max_tokens=800,
@@ -232,6 +295,24 @@ SECTIONS: tuple[Section, ...] = (
             r"contr[ôo]l",
             r"pour cent",
             r"por ciento",
+            r"\bhands\b",
+            r"\bmains\b",
+            r"\bmanos\b",
+            r"govern",
+            r"dominant",
+            r"retak",
+            r"recaptur",
+            r"liberat",
+            r"withdr[ae]w",
+            r"advanc",
+            r"\btook\b",
+            r"entered",
+            r"\bfell\b",
+            r"\bguard",
+            r"repris",
+            r"retir",
+            r"tom[óa]",
+            r"avanc",
         ),  # fmt: skip
         grammar_max_items=4,
         grammar_max_tokens=400,

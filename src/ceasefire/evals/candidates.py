@@ -11,8 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..choices import candidate_sentences
-from ..grounding import align_quote
+from ..choices import candidate_spans, sentence_of
 from ..schema import SECTIONS
 from .dataset import load_dataset
 
@@ -27,18 +26,11 @@ def candidate_recall(dataset: str | Path, split: str | None = None) -> dict[str,
     for section in SECTIONS:
         items = offered = candidates = 0
         for sample in samples:
-            sentences = candidate_sentences(sample.text, section)
-            candidates += len(sentences)
-            spans = [span for s in sentences if (span := align_quote(sample.text, s)) is not None]
+            spans = candidate_spans(sample.text, section)
+            candidates += len(spans)
             for item in getattr(sample.gold, section):
                 items += 1
-                offered += any(
-                    e.start is not None
-                    and e.end is not None
-                    and max(0, min(e.end, span.end) - max(e.start, span.start)) >= (e.end - e.start) / 2
-                    for e in item.evidence
-                    for span in spans
-                )
+                offered += sentence_of(item.evidence, spans) is not None
         result[section] = {
             "items": items,
             "offered": offered,

@@ -1,8 +1,8 @@
 """The learning curve: dev micro-F1 against the number of training examples, one point a run.
 
-    ceasefire eval --split dev -m local/smollm2-135m -o lora=training/runs/corpus-25/adapter.gguf \\
-        --json training/runs/corpus-25/dev_scores.json        # for each run, after training it
-    python -m ceasefire_train.curve training/runs/corpus-25 training/runs/corpus-50 ...
+    ceasefire eval --split dev -m local/smollm2-135m -o lora=training/runs/numbered-25/adapter.gguf \\
+        --json training/runs/numbered-25/dev_scores.json        # for each run, after training it
+    python -m ceasefire_train.curve training/runs/numbered-25 training/runs/numbered-50 ...
 
 Each run folder holds the `train_log.json` that `ceasefire_train.lora` writes and the
 `dev_scores.json` of its adapter. Writes `training/learning_curve.png` and prints the table.

@@ -1,9 +1,10 @@
 """Fine-tuning examples: exactly the requests the pipeline sends, answered with the gold label.
 
 A model tuned on other prompts than the ones it is later asked with learns the wrong task, so
-an example is built from `Summarizer.section_requests`: the same system prompt, article turn
-and section task, one example per call the pipeline would make (a section with nothing to ask
-gets none), with the gold section as the assistant's JSON in the section's own schema.
+an example is built from `Summarizer.section_requests`: the same system prompt, numbered
+sentences and section task, one example per call the pipeline would make (a section with no
+candidate sentence gets none), with the gold section as the assistant's JSON in the call's
+own schema.
 
     python -m ceasefire_train.examples OUT.jsonl [--dataset training/corpus] [--synthetic 400]
     python -m ceasefire_train.examples --stats training/corpus
@@ -22,52 +23,55 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ceasefire.choices import GRAMMAR_LIST_BOUNDS
+from ceasefire.choices import GRAMMAR_LIST_BOUNDS, sentence_of
 from ceasefire.evals.dataset import load_dataset
 from ceasefire.schema import SECTIONS, ArticleSummary
-from ceasefire.summarize import SECTION_CALLS, Summarizer
+from ceasefire.summarize import SectionRequest, Summarizer
 from ceasefire_train.synthetic import generate
 
 
-def gold_answer(gold: ArticleSummary, section: str) -> str:
-    """The gold label's part for one call, as JSON the section's schema accepts.
+def gold_answer(gold: ArticleSummary, request: SectionRequest) -> str:
+    """The gold label's part for one request, as JSON its response model accepts.
 
-    Lists longer than the grammar allows are cut (the model could not write more either):
-    items, evidence, participants and the other bounded lists.
+    Under a grammar an item points to one of the numbered sentences shown: a gold item whose
+    evidence is in none of them is left out (the model could not point to it either), and the
+    items follow the sentences' order. Lists longer than the grammar allows are cut: items,
+    participants and the other bounded lists.
     """
-    call = next(c for c in SECTION_CALLS if c.name == section)
-    if section == "overview":
+    call = request.call
+    if call.name == "overview":
         answer: dict[str, Any] = {
             "headline": gold.headline,
             "summary": gold.summary,
             "conflict": gold.conflict,
         }
     else:
-        items = []
-        for item in getattr(gold, section)[: call.grammar_max_items]:
+        numbered = []
+        for item in getattr(gold, call.name):
             data = item.model_dump(mode="json")
-            data["evidence"] = [{"quote": e["quote"]} for e in data["evidence"]]
+            if request.sentences is None:
+                data["evidence"] = [{"quote": e["quote"]} for e in data["evidence"]]
+                numbered.append((0, data))
+            elif (number := sentence_of(item.evidence, request.sentences)) is not None:
+                del data["evidence"]
+                numbered.append((number, {"sentence": number, **data}))
+        items = [data for _, data in sorted(numbered, key=lambda pair: pair[0])][: call.grammar_max_items]
+        for data in items:
             for field, most in GRAMMAR_LIST_BOUNDS.items():
                 if field in data:
                     data[field] = data[field][:most]
-            items.append(data)
-        answer = {section: items}
-    # Validation puts the fields in the schema's order (evidence first), as the grammar does;
-    # the evidence offsets it adds back are not in the schema, so not in the answer.
+        answer = {call.name: items}
+    # Validation puts the fields in the schema's order (evidence or sentence first), as the
+    # grammar does; the evidence offsets it adds back are not in the schema, so not in the answer.
     computed = {"__all__": {"evidence": {"__all__": {"start", "end", "alignment"}}}}
-    exclude = {section: computed} if section != "overview" else None
-    return call.response_model.model_validate(answer).model_dump_json(exclude=exclude)
+    exclude = {call.name: computed} if call.name != "overview" and request.sentences is None else None
+    return request.response_model.model_validate(answer).model_dump_json(exclude=exclude)
 
 
 def chat_examples(summarizer: Summarizer, article: str, gold: ArticleSummary) -> list[dict[str, Any]]:
     """One `{"messages": [...]}` example per call the pipeline makes for this article."""
     return [
-        {
-            "messages": [
-                *request.messages,
-                {"role": "assistant", "content": gold_answer(gold, request.call.name)},
-            ]
-        }
+        {"messages": [*request.messages, {"role": "assistant", "content": gold_answer(gold, request)}]}
         for request in summarizer.section_requests(article)
     ]
 
