@@ -47,6 +47,7 @@ from ceasefire.backends import (
 from ceasefire.choices import Choices, bound_for_grammar, constrain_schema
 from ceasefire.evals import run_eval
 from ceasefire.evals.store import RunStore
+from ceasefire.greedy_grammar import GreedyGrammar
 from ceasefire.sections import BY_NAME
 from ceasefire.summarize import SECTION_CALLS
 
@@ -243,21 +244,25 @@ def check_answer(completion: Any, schema: dict[str, Any]) -> str:
     return "valid"
 
 
-def constrained_vs_free(model: str, label: str, request: dict[str, Any], repeats: int) -> Row:
-    """Tokens/s under the request's grammar vs free greedy decoding of as many tokens, same prompt.
+def constrained_vs_free(model: str, label: str, request: dict[str, Any], repeats: int) -> list[Row]:
+    """Tokens/s under the request's grammar vs free greedy decoding of as many tokens, same prompt;
+    and the library's sampler (`GreedyGrammar`: the greedy token checked first) vs llama-cpp-python's
+    (the grammar over the whole vocabulary), which must write the same answer.
 
-    The prompt is evaluated once first; every timed call reuses it, so both sides time decoding.
+    The prompt is evaluated once first; every timed call reuses it, so all sides time decoding.
     Free decoding drives `Llama.generate`, which never stops at end-of-text, with the sampler
     settings of the chat handler (greedy, repeat penalty 1.1): only the grammar differs.
     """
     llm = loaded_llama(model)
     schema = request["response_format"]["schema"]
+    without_format = {k: v for k, v in request.items() if k != "response_format"}
     llm.reset()
     first = llm.create_chat_completion_openai_v1(**request)
     prompt = list(llm.input_ids[: first.usage.prompt_tokens])
     n = first.usage.completion_tokens
     answers = Counter([check_answer(first, schema)])
     grammar: Counter[str] = Counter()
+    checked_first: Counter[str] = Counter()
     free: Counter[str] = Counter()
 
     def constrained() -> None:
@@ -266,19 +271,34 @@ def constrained_vs_free(model: str, label: str, request: dict[str, Any], repeats
         grammar["tokens"] += completion.usage.completion_tokens
         answers[check_answer(completion, schema)] += 1
 
+    def checked() -> None:
+        sampler = GreedyGrammar(llm, schema)
+        with llama_seconds(checked_first):
+            completion = llm.create_chat_completion_openai_v1(**without_format, logits_processor=[sampler])
+        sampler.close()
+        checked_first["tokens"] += completion.usage.completion_tokens
+        checked_first["scans"] += sampler.scans
+        same = completion.choices[0].message.content == first.choices[0].message.content
+        answers["same as llama-cpp-python's" if same else "DIFFERENT from llama-cpp-python's"] += 1
+
     def unconstrained() -> None:
         tokens = llm.generate(prompt, temp=0.0, repeat_penalty=1.1)
         with llama_seconds(free):
             free["tokens"] += sum(1 for _ in zip(range(n), tokens, strict=False))
         tokens.close()
 
-    ratios = []
+    def tokens_per_s(counter: Counter[str], before: Counter[str]) -> float:
+        run = counter - before
+        return run["tokens"] / run["total"]
+
+    ratios, speedups = [], []
     for i in range(repeats):
-        before = grammar.copy(), free.copy()
-        for run in (constrained, unconstrained) if i % 2 == 0 else (unconstrained, constrained):
+        before = grammar.copy(), checked_first.copy(), free.copy()
+        runs = (constrained, checked, unconstrained)
+        for run in runs if i % 2 == 0 else runs[::-1]:
             run()
-        g, f = grammar - before[0], free - before[1]
-        ratios.append((g["tokens"] / g["total"]) / (f["tokens"] / f["total"]))
+        ratios.append(tokens_per_s(grammar, before[0]) / tokens_per_s(free, before[2]))
+        speedups.append(tokens_per_s(checked_first, before[1]) / tokens_per_s(grammar, before[0]))
 
     def ms_per_token(counter: Counter[str], *keys: str) -> str:
         seconds = counter[keys[0]] - sum(counter[k] for k in keys[1:])
@@ -286,26 +306,42 @@ def constrained_vs_free(model: str, label: str, request: dict[str, Any], repeats
 
     gbnf = json_schema_to_gbnf(json.dumps(schema))
     parts = ("decode", "sample", "json_schema_to_gbnf", "add_grammar")
-    return Row(
-        f"grammar ÷ free tok/s: {model.removeprefix('local/')}, {label}",
-        ratios,
-        "≥ 0.6",
-        notes=[
-            f"{n} tokens; grammar {gbnf.count('::=')} rules, {len(gbnf)} chars, "
-            f"{enum_values(schema)} enum values; vocabulary {llm.n_vocab()} tokens",
-            f"ms per token, grammar | free: decode {ms_per_token(grammar, 'decode')} | "
-            f"{ms_per_token(free, 'decode')}; sample {ms_per_token(grammar, 'sample')} | "
-            f"{ms_per_token(free, 'sample')}; rest {ms_per_token(grammar, 'total', *parts)} | "
-            f"{ms_per_token(free, 'total', *parts)}",
-            f"grammar build per call: {grammar['json_schema_to_gbnf'] / repeats * 1000:.1f} ms to GBNF "
-            f"(Python), {grammar['add_grammar'] / repeats * 1000:.1f} ms parsed (C)",
-            "answers: "
-            + ", ".join(f"{count} {kind}" for kind, count in sorted(answers.items()))
-            + ("" if jsonschema else " (checked by pydantic only: jsonschema is not installed)"),
-        ],
-        # A broken constraint fails the row whatever its speed.
-        goal=(lambda m: m >= 0.6 and not answers["INVALID"]),
-    )
+    name = f"{model.removeprefix('local/')}, {label}"
+    valid = not answers["INVALID"] and not answers["DIFFERENT from llama-cpp-python's"]
+    return [
+        Row(
+            f"grammar ÷ free tok/s: {name}",
+            ratios,
+            "≥ 0.6",
+            notes=[
+                f"{n} tokens; grammar {gbnf.count('::=')} rules, {len(gbnf)} chars, "
+                f"{enum_values(schema)} enum values; vocabulary {llm.n_vocab()} tokens",
+                f"ms per token, grammar | free: decode {ms_per_token(grammar, 'decode')} | "
+                f"{ms_per_token(free, 'decode')}; sample {ms_per_token(grammar, 'sample')} | "
+                f"{ms_per_token(free, 'sample')}; rest {ms_per_token(grammar, 'total', *parts)} | "
+                f"{ms_per_token(free, 'total', *parts)}",
+                f"grammar build per call: {grammar['json_schema_to_gbnf'] / repeats * 1000:.1f} ms to GBNF "
+                f"(Python), {grammar['add_grammar'] / repeats * 1000:.1f} ms parsed (C)",
+                "answers: "
+                + ", ".join(f"{count} {kind}" for kind, count in sorted(answers.items()))
+                + ("" if jsonschema else " (checked by pydantic only: jsonschema is not installed)"),
+            ],
+            # A broken constraint fails the row whatever its speed.
+            goal=(lambda m: m >= 0.6 and valid),
+        ),
+        Row(
+            f"checked first ÷ grammar tok/s: {name}",
+            speedups,
+            "> 1, same answer",
+            notes=[
+                f"the whole vocabulary scanned at {checked_first['scans'] / repeats:.0f} of "
+                f"{checked_first['tokens'] / repeats:.0f} steps; ms per token, checked first: decode "
+                f"{ms_per_token(checked_first, 'decode')}, the rest "
+                f"{ms_per_token(checked_first, 'total', 'decode')}"
+            ],
+            goal=(lambda m: m > 1 and valid),
+        ),
+    ]
 
 
 def bench_constrained(requests: list[Request], article: str, plan: Plan) -> list[Row]:
@@ -326,9 +362,10 @@ def bench_constrained(requests: list[Request], article: str, plan: Plan) -> list
     bounded = bound_for_grammar(plain_schema, "attacks", most)
     plain = {**attacks, "response_format": {"type": "json_object", "schema": bounded}}
     return [
-        constrained_vs_free(model, label, request, plan.repeats)
+        row
         for model in (SMOLLM, GEMMA)
         for label, request in (("plain", plain), ("narrowed", attacks))
+        for row in constrained_vs_free(model, label, request, plan.repeats)
     ]
 
 

@@ -37,6 +37,7 @@ def test_quick_mode_prints_its_table_and_writes_valid_json(tmp_path):
         "overhead",
         "prefix reuse",
         "grammar ÷ free tok/s",
+        "checked first ÷ grammar tok/s",
         "batch c=32",
         "eval cache",
         "peak RSS",
@@ -46,6 +47,8 @@ def test_quick_mode_prints_its_table_and_writes_valid_json(tmp_path):
     for row in result["rows"]:
         assert row["min"] <= row["median"] <= row["max"] and row["median"] > 0, row
         assert row["met"] is None or isinstance(row["met"], bool)
+        # The library's sampler must write what llama-cpp-python's grammar writes.
+        assert not any("DIFFERENT" in note for note in row["notes"]), row
 
 
 def test_the_readme_table_is_the_results_json():

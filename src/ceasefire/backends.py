@@ -513,10 +513,21 @@ def llama_backend(
             raise ModelNotFoundError(f"{model}: no GGUF file at {needed}")
     threads = options.n_threads or os.cpu_count()
     lock, llm = _load_llama(str(path), chat_format, options.n_ctx, threads, lora and str(lora))
+    from .greedy_grammar import GreedyGrammar  # loads llama.cpp's library: only when it is used
 
     def create(**kwargs: Any) -> Any:
+        response_format = kwargs.get("response_format") or {}
+        if kwargs.get("temperature") != 0 or "schema" not in response_format:
+            with lock:
+                return llm.create_chat_completion_openai_v1(**kwargs)
+        # Greedy under a schema: the same tokens as llama-cpp-python's grammar, found faster.
+        del kwargs["response_format"]
         with lock:
-            return llm.create_chat_completion_openai_v1(**kwargs)
+            grammar = GreedyGrammar(llm, response_format["schema"])
+            try:
+                return llm.create_chat_completion_openai_v1(**kwargs, logits_processor=[grammar])
+            finally:
+                grammar.close()
 
     def count_tokens(text: str) -> int:
         return len(llm.tokenize(text.encode("utf-8"), add_bos=False))

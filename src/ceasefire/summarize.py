@@ -87,11 +87,15 @@ SECTION_CALLS: tuple[SectionCall, ...] = (
 class SectionRequest(NamedTuple):
     call: SectionCall
     messages: list[dict[str, str]]
-    response_model: type[BaseModel]
     constrain: Callable[[dict[str, Any]], dict[str, Any]] | None
     """Narrows the JSON schema for a grammar backend; None for the others."""
     sentences: list[tuple[int, int]] | None
     """(start, end) of the numbered sentences shown to a grammar backend; None for the others."""
+
+    @property
+    def response_model(self) -> type[BaseModel]:
+        """Shown numbered sentences, an answer points to one; else it quotes the article."""
+        return self.call.response_model if self.sentences is None else self.call.numbered_model
 
 
 LEAD_SENTENCES = 5
@@ -235,11 +239,7 @@ class Summarizer:
         ]
         return [
             SectionRequest(
-                call,
-                _with_task(prefix, self.prompts.render(call.name, numbered=False)),
-                call.response_model,
-                None,
-                None,
+                call, _with_task(prefix, self.prompts.render(call.name, numbered=False)), None, None
             )
             for call in SECTION_CALLS
         ]
@@ -262,7 +262,7 @@ class Summarizer:
             sentences = self.prompts.render("sentences", sentences=[article[a:b] for a, b in spans])
             task = self.prompts.render(call.name, numbered=True)
             messages = [system, {"role": "user", "content": f"{sentences}\n\n{task}"}]
-            requests.append(SectionRequest(call, messages, call.numbered_model, constrain, spans))
+            requests.append(SectionRequest(call, messages, constrain, spans))
         return requests
 
     def _summarize_text(self, article: str, usage: Usage) -> tuple[ArticleSummary, list[str]]:

