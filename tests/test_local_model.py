@@ -104,19 +104,26 @@ def test_french_article_is_summarized_and_grounded():
             assert FRENCH[e.start : e.end] == e.quote
 
 
-def test_the_adapter_is_part_of_the_cache_key(tmp_path):
+@pytest.mark.parametrize(
+    "base, tuned, adapter",
+    [
+        ("local/smollm2-135m", "local/ceasefire-135m", "ceasefire-135m.gguf"),
+        ("local/gemma-3-270m", "local/ceasefire-270m", "ceasefire-270m.gguf"),
+    ],
+)
+def test_the_adapter_is_part_of_the_cache_key(tmp_path, base, tuned, adapter):
     # A retrained adapter under the same model string must not be served stale cached answers.
     from ceasefire import Summarizer
     from ceasefire.backends import TUNED_ADAPTER, weights_id
 
-    base = Summarizer.from_model("local/smollm2-135m").config["weights"]
-    tuned = Summarizer.from_model("local/ceasefire-135m").config["weights"]
-    assert tuned == f"{base} + {weights_id(TUNED_ADAPTER)}"
-    retrained = tmp_path / TUNED_ADAPTER.name
-    data = bytearray(TUNED_ADAPTER.read_bytes())
+    shipped = TUNED_ADAPTER.parent / adapter
+    weights = Summarizer.from_model(base).config["weights"]
+    assert Summarizer.from_model(tuned).config["weights"] == f"{weights} + {weights_id(shipped)}"
+    retrained = tmp_path / adapter
+    data = bytearray(shipped.read_bytes())
     data[-1] ^= 1  # one weight's last byte changed
     retrained.write_bytes(data)
-    assert weights_id(retrained) != weights_id(TUNED_ADAPTER)
+    assert weights_id(retrained) != weights_id(shipped)
 
 
 def test_under_the_grammar_a_section_reads_only_its_numbered_candidate_sentences():

@@ -9,18 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from llama_cpp import Llama
-from llama_cpp.llama_chat_format import format_chatml
 from transformers import AutoTokenizer
 
 from ceasefire import Summarizer
-from ceasefire.backends import smollm2_path
+from ceasefire.backends import PLAIN_CHAT_FORMAT, _load_llama, smollm2_path
 from ceasefire_train.examples import chat_examples
 from ceasefire_train.lora import (
-    WORK_DIR,
+    BASES,
     TrainConfig,
     chosen_articles,
     encode,
-    hf_base,
     main,
     training_examples,
 )
@@ -30,18 +28,26 @@ from conftest import ROOT
 DEV = ROOT / "evals" / "datasets" / "dev"
 
 
-def test_labels_mask_the_prompt_and_end_with_the_turn():
+@pytest.mark.parametrize("base", BASES)
+def test_labels_mask_the_prompt_and_end_with_the_end_of_text(base):
     example = generate(n=1, seed=0)[0]
-    first = chat_examples(Summarizer.from_model("local/smollm2-135m"), example.text, example.gold)[0]
-    tokenizer = AutoTokenizer.from_pretrained(hf_base(WORK_DIR))
-    ids, labels = encode(tokenizer, first)
+    first = chat_examples(Summarizer.from_model(base), example.text, example.gold)[0]
+    gguf = BASES[base][0]()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    ids, labels = encode(tokenizer, base, first)
     answer = [t for t, label in zip(ids, labels, strict=True) if label != -100]
-    assert labels[: len(ids) - len(answer)] == [-100] * (len(ids) - len(answer))
-    assert tokenizer.decode(answer) == first["messages"][-1]["content"] + "<|im_end|>"
-    # The prompt is the text llama.cpp is given at inference, token for token.
-    llm = Llama(model_path=str(smollm2_path()), n_ctx=4096, vocab_only=True, verbose=False)
-    prompt = format_chatml(first["messages"][:-1]).prompt
-    assert ids[: len(ids) - len(answer)] == llm.tokenize(prompt.encode(), add_bos=False, special=True)
+    prompt = ids[: len(ids) - len(answer)]
+    assert labels[: len(prompt)] == [-100] * len(prompt)
+    end = {"local/smollm2-135m": "<|im_end|>", "local/gemma-3-270m": "<eos>"}[base]
+    assert tokenizer.decode(answer) == first["messages"][-1]["content"] + end
+    # The prompt is what llama.cpp evaluates when the library asks the model, token for token
+    # (Gemma's <bos> included; for Gemma the system prompt too, which its `gemma` format drops).
+    system = first["messages"][0]["content"]
+    assert system in tokenizer.decode(prompt)
+    chat_format = "chatml" if base == "local/smollm2-135m" else PLAIN_CHAT_FORMAT
+    _, llm = _load_llama(str(gguf), chat_format, 4096, 2, None)
+    llm.create_chat_completion(first["messages"][:-1], max_tokens=1)
+    assert list(llm.input_ids[: len(prompt)]) == prompt
 
 
 def test_two_steps_train_convert_and_load(tmp_path):
@@ -116,3 +122,10 @@ def test_the_learning_curve_orders_runs_by_examples_and_draws_them(tmp_path):
     png = tmp_path / "curve.png"
     assert main([str(tmp_path / "big"), str(tmp_path / "small"), "--png", str(png)]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_unknown_base_is_named_in_the_error(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('adapter = "a.gguf"\nout = "o"\nbase = "local/smollm3"\n')
+    with pytest.raises(ValueError, match="'local/smollm3': one of local/smollm2-135m, local/gemma-3-270m"):
+        TrainConfig.load(config)

