@@ -38,12 +38,10 @@ from rich.table import Table
 
 from ceasefire import ArticleSummary, Summarizer, summarize_many
 from ceasefire.backends import (
-    PLAIN_CHAT_FORMAT,
     _load_llama,
     _without_control_chars,
     every_property_required,
-    gemma_path,
-    smollm2_path,
+    local_model,
 )
 from ceasefire.choices import Choices, bound_for_grammar, constrain_schema
 from ceasefire.evals import run_eval
@@ -109,7 +107,7 @@ class Row:
 
 def loaded_llama(model: str) -> Any:
     """The `llama_cpp.Llama` the library runs `model` on (`_load_llama` is cached: same object)."""
-    path, chat_format = (smollm2_path(), "chatml") if model == SMOLLM else (gemma_path(), PLAIN_CHAT_FORMAT)
+    path, chat_format = local_model(model)
     return _load_llama(str(path), chat_format, 8192, os.cpu_count(), None)[1]
 
 

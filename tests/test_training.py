@@ -12,10 +12,11 @@ from llama_cpp import Llama
 from transformers import AutoTokenizer
 
 from ceasefire import Summarizer
-from ceasefire.backends import PLAIN_CHAT_FORMAT, _load_llama, smollm2_path
+from ceasefire.backends import _load_llama, local_model, smollm2_path
 from ceasefire_train.examples import chat_examples
 from ceasefire_train.lora import (
     BASES,
+    PROMPTS,
     TrainConfig,
     chosen_articles,
     encode,
@@ -32,9 +33,9 @@ DEV = ROOT / "evals" / "datasets" / "dev"
 def test_labels_mask_the_prompt_and_end_with_the_end_of_text(base):
     example = generate(n=1, seed=0)[0]
     first = chat_examples(Summarizer.from_model(base), example.text, example.gold)[0]
-    gguf = BASES[base][0]()
+    gguf, chat_format = local_model(base)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    ids, labels = encode(tokenizer, base, first)
+    ids, labels = encode(tokenizer, PROMPTS[chat_format], first)
     answer = [t for t, label in zip(ids, labels, strict=True) if label != -100]
     prompt = ids[: len(ids) - len(answer)]
     assert labels[: len(prompt)] == [-100] * len(prompt)
@@ -44,7 +45,6 @@ def test_labels_mask_the_prompt_and_end_with_the_end_of_text(base):
     # (Gemma's <bos> included; for Gemma the system prompt too, which its `gemma` format drops).
     system = first["messages"][0]["content"]
     assert system in tokenizer.decode(prompt)
-    chat_format = "chatml" if base == "local/smollm2-135m" else PLAIN_CHAT_FORMAT
     _, llm = _load_llama(str(gguf), chat_format, 4096, 2, None)
     llm.create_chat_completion(first["messages"][:-1], max_tokens=1)
     assert list(llm.input_ids[: len(prompt)]) == prompt

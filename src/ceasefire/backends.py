@@ -622,6 +622,16 @@ _LOCAL_MODELS: tuple[tuple[str, Callable[[str], Path], str | None, Path | None, 
 )
 
 
+def local_model(model: str) -> tuple[Path, str | None]:
+    """The GGUF file and chat format a built-in in-process model string runs on, its adapter
+    aside: what training and the benchmarks load to match the library."""
+    for name, weights, chat_format, _, _ in _LOCAL_MODELS:
+        if name == model:
+            return weights(model), chat_format
+    names = ", ".join(name for name, *_ in _LOCAL_MODELS if name.startswith("local/"))
+    raise ModelNotFoundError(f"{model}: not a built-in in-process model ({names})")
+
+
 def _in_process(
     model: str,
     options: LocalOptions,

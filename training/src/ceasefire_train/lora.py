@@ -21,12 +21,13 @@ import tarfile
 import tempfile
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from ceasefire.backends import gemma_path, plain_prompt, smollm2_path
+from ceasefire.backends import PLAIN_CHAT_FORMAT, local_model, plain_prompt
 from ceasefire.summarize import Summarizer
 from ceasefire_train.examples import chat_examples, labelled_articles
 
@@ -40,11 +41,10 @@ def chatml_prompt(messages: list[dict[str, Any]]) -> str:
     return format_chatml(messages).prompt
 
 
-BASES = {
-    # model string -> (its GGUF, the prompt text the library sends it: the same chat format)
-    "local/smollm2-135m": (smollm2_path, chatml_prompt),
-    "local/gemma-3-270m": (gemma_path, plain_prompt),
-}
+BASES = ("local/smollm2-135m", "local/gemma-3-270m")
+"""The models that can be tuned: their weights and chat format are the library's (`local_model`)."""
+PROMPTS = {"chatml": chatml_prompt, PLAIN_CHAT_FORMAT: plain_prompt}
+"""The prompt text of each chat format those models run under, as llama-cpp-python renders it."""
 
 
 @dataclass(frozen=True)
@@ -105,16 +105,18 @@ def training_examples(config: TrainConfig, summarizer: Summarizer) -> list[dict[
     return examples_of(chosen_articles(config)) * config.hand_labelled_repeats + examples_of(synthetic)
 
 
-def encode(tokenizer: Any, base: str, example: dict[str, Any]) -> tuple[list[int], list[int]]:
+def encode(
+    tokenizer: Any, prompt: Callable[[list[dict[str, Any]]], str], example: dict[str, Any]
+) -> tuple[list[int], list[int]]:
     """Token ids of a chat example and its labels: the answer only, the prompt masked (-100).
 
-    The prompt is rendered by the chat formatter the library prompts `base` with, and
-    tokenized with the special tokens llama.cpp adds too (Gemma's <bos>; none for SmolLM2), so
-    the model is trained on the very tokens it is later prompted with. The answer ends with
-    the end-of-text token (SmolLM2's is ChatML's <|im_end|>).
+    The prompt is rendered by `prompt`, the chat format the library prompts the base model
+    with (`PROMPTS`), and tokenized with the special tokens llama.cpp adds too (Gemma's <bos>;
+    none for SmolLM2), so the model is trained on the very tokens it is later prompted with.
+    The answer ends with the end-of-text token (SmolLM2's is ChatML's <|im_end|>).
     """
     *request, answer = example["messages"]
-    prompt_ids = tokenizer(BASES[base][1](request)).input_ids
+    prompt_ids = tokenizer(prompt(request)).input_ids
     answer_ids = tokenizer(answer["content"] + tokenizer.eos_token, add_special_tokens=False).input_ids
     return prompt_ids + answer_ids, [-100] * len(prompt_ids) + answer_ids
 
@@ -127,7 +129,7 @@ def hf_base(base: str, work_dir: Path) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    gguf = BASES[base][0]()
+    gguf, _ = local_model(base)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     # The GGUF quantizer marks the model as not trainable; the weights are already fp32.
@@ -172,7 +174,8 @@ def train(
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
     tokenizer = AutoTokenizer.from_pretrained(base)
-    encoded = [encode(tokenizer, config.base, e) for e in examples]
+    prompt = PROMPTS[local_model(config.base)[1]]
+    encoded = [encode(tokenizer, prompt, e) for e in examples]
     encoded = [e for e in encoded if len(e[0]) <= config.max_tokens]
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
     lora = LoraConfig(
