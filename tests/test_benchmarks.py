@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 
+from ceasefire.backends import DEFAULT_MODEL
 from conftest import ROOT
 
 RUN = ROOT / "benchmarks" / "run.py"
@@ -41,6 +42,7 @@ def test_quick_mode_prints_its_table_and_writes_valid_json(tmp_path):
         "batch c=32",
         "eval cache",
         "peak RSS",
+        f"seed seconds: {DEFAULT_MODEL} ÷ floor",
     ):
         assert any(name.startswith(expected) for name in names), expected
         assert expected in done.stdout

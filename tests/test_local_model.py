@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import json
+import subprocess
+import sys
 
 import pytest
 from pydantic import ValidationError
@@ -42,6 +44,14 @@ def test_default_model_summary_is_valid_and_grounded(seed_summary):
     assert meta.model == DEFAULT_MODEL and meta.prompt_version.startswith("p-")
     assert meta.tokens_in > 0 and meta.tokens_out > 0 and meta.latency_s > 0
     assert meta.attempts >= len(SECTION_CALLS)
+
+
+def test_loading_the_default_prints_nothing():
+    # llama.cpp logs harmless fallbacks at ERROR level while loading Gemma with its adapter,
+    # a line per tensor, and llama-cpp-python prints them all unless the library drops them.
+    load = f"from ceasefire.backends import resolve_backend; resolve_backend({DEFAULT_MODEL!r})"
+    done = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, check=True)
+    assert done.stderr == "" and done.stdout == ""
 
 
 def test_grammar_constrains_raw_output(seed_article):

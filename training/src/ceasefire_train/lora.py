@@ -1,7 +1,7 @@
 """LoRA fine-tuning of the embedded model on the pipeline's own requests, on the CPU.
 
     pip install -e "training[train]"
-    python -m ceasefire_train.lora training/ceasefire-135m.toml
+    python -m ceasefire_train.lora training/ceasefire-270m.toml   # the default; or ceasefire-135m.toml
 
 The steps: build the examples (`training_data`: the requests the pipeline sends, answered
 with gold labels); load the base GGUF into transformers, dequantized, and save it once as a
@@ -129,7 +129,7 @@ def hf_base(base: str, work_dir: Path) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    gguf, _ = local_model(base)
+    gguf = local_model(base).weights
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     # The GGUF quantizer marks the model as not trainable; the weights are already fp32.
@@ -174,7 +174,7 @@ def train(
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
     tokenizer = AutoTokenizer.from_pretrained(base)
-    prompt = PROMPTS[local_model(config.base)[1]]
+    prompt = PROMPTS[local_model(config.base).chat_format]
     encoded = [encode(tokenizer, prompt, e) for e in examples]
     encoded = [e for e in encoded if len(e[0]) <= config.max_tokens]
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
