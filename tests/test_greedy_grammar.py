@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -59,3 +61,26 @@ def test_without_it_the_model_writes_prose(llm):
     # What the grammar is for: the same request, free, is not the schema's JSON.
     with pytest.raises(ValueError):
         json.loads(complete(llm))
+
+
+def test_a_repeat_penalty_cannot_take_the_answer_out_of_the_grammar():
+    # llama-cpp-python applies its repeat penalty after the logits processors: a token the
+    # grammar refuses, raised by it, aborted the whole process in llama.cpp. In a child process,
+    # so that an abort fails this test instead of ending the run.
+    code = """
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+from test_greedy_grammar import ATTACK, complete
+from ceasefire.backends import _load_llama, smollm2_path
+from ceasefire.greedy_grammar import GreedyGrammar
+llm = _load_llama(str(smollm2_path()), "chatml", 1024, os.cpu_count(), None)[1]
+for penalty in (1.1, 1.5, 3.0):
+    sampler = GreedyGrammar(llm, ATTACK)
+    print(json.dumps(json.loads(complete(llm, logits_processor=[sampler], repeat_penalty=penalty))))
+    sampler.close()
+"""
+    tests = os.path.dirname(__file__)
+    done = subprocess.run([sys.executable, "-c", code, tests], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(answers) == 3 and all(a["code"] == "zqxj-7" for a in answers)

@@ -575,7 +575,8 @@ def llama_backend(
         if kwargs.get("temperature") != 0 or "schema" not in response_format:
             with lock:
                 return llm.create_chat_completion_openai_v1(**kwargs)
-        # Greedy under a schema: the same tokens as llama-cpp-python's grammar, found faster.
+        # Greedy under a schema: llama-cpp-python's grammar's tokens (where its repeat penalty does
+        # not change the greedy token), found faster.
         del kwargs["response_format"]
         with lock:
             grammar = GreedyGrammar(llm, response_format["schema"])

@@ -50,7 +50,12 @@ class GreedyGrammar:
         self._best[0] = llama_cpp.llama_token_data(best, float(scores[best]), 0.0)
         self._apply(self._best, 1)
         if np.isfinite(self._best[0].logit):
-            return scores  # allowed: the greedy sampler after us picks it
+            # Allowed: it alone survives. The repeat penalty that llama-cpp-python applies after
+            # us could otherwise raise a token the grammar refuses, and accepting that one
+            # aborts the process in llama.cpp ("Unexpected empty grammar stack").
+            only = np.full_like(scores, -np.inf)
+            only[best] = scores[best]
+            return only
         self.scans += 1
         self._vocabulary["logit"] = scores
         self._apply(self._vocabulary.ctypes.data_as(llama_cpp.llama_token_data_p), len(self._vocabulary))
