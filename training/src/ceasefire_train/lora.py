@@ -73,6 +73,9 @@ class TrainConfig:
     max_tokens: int = 2048
     """Longer examples are left out: they are rare and cost memory and time."""
     max_steps: int | None = None
+    prompts: Path | None = None
+    """A directory of prompt templates over the packaged ones (the library's `prompts_dir`):
+    the model is then asked with them, so it must be trained with them."""
     threads: int = 2
     work_dir: Path = WORK_DIR
     """The base model as a Hugging Face folder and llama.cpp's converter, kept between runs."""
@@ -82,7 +85,7 @@ class TrainConfig:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         if data.get("base", "local/smollm2-135m") not in BASES:
             raise ValueError(f"base {data['base']!r}: one of {', '.join(BASES)}")
-        for key in ("adapter", "out", "work_dir"):
+        for key in ("adapter", "out", "work_dir", "prompts"):
             if key in data:
                 data[key] = Path(data[key]).expanduser()
         return cls(**data)
@@ -264,7 +267,7 @@ def plot_loss(losses: list[float], base: str, png: Path) -> None:
 def run(config: TrainConfig) -> dict[str, Any]:
     """Examples, base folder, training, conversion and loss curve; returns the training log."""
     config.out.mkdir(parents=True, exist_ok=True)
-    examples = training_examples(config, Summarizer.from_model(config.base))
+    examples = training_examples(config, Summarizer.from_model(config.base, prompts_dir=config.prompts))
     base = hf_base(config.base, config.work_dir)
     converter = llama_cpp_converter(config.work_dir)
     # The Hugging Face adapter is kept beside the log: conversion can be redone without training.
