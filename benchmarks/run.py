@@ -14,6 +14,7 @@ import copy
 import cProfile
 import dataclasses
 import datetime
+import functools
 import json
 import math
 import os
@@ -263,6 +264,7 @@ def constrained_vs_free(model: str, label: str, request: dict[str, Any], repeats
     answers = Counter([check_answer(first, schema)])
     grammar: Counter[str] = Counter()
     checked_first: Counter[str] = Counter()
+    forced_first: Counter[str] = Counter()
     free: Counter[str] = Counter()
 
     def constrained() -> None:
@@ -271,15 +273,25 @@ def constrained_vs_free(model: str, label: str, request: dict[str, Any], repeats
         grammar["tokens"] += completion.usage.completion_tokens
         answers[check_answer(completion, schema)] += 1
 
-    def checked() -> None:
-        sampler = GreedyGrammar(llm, schema)
-        with llama_seconds(checked_first):
-            completion = llm.create_chat_completion_openai_v1(**without_format, logits_processor=[sampler])
-        sampler.close()
-        checked_first["tokens"] += completion.usage.completion_tokens
-        checked_first["scans"] += sampler.scans
+    def checked(forcing: bool = False) -> None:
+        counter = forced_first if forcing else checked_first
+        llm.decoder = decoder = GreedyGrammar(llm, schema, forcing=forcing)
+        try:
+            with llama_seconds(counter):
+                completion = llm.create_chat_completion_openai_v1(**without_format)
+        finally:
+            llm.decoder = None
+            decoder.close()
+        counter["tokens"] += completion.usage.completion_tokens
+        counter["scans"] += decoder.scans
+        counter["forced"] += decoder.forced
         same = completion.choices[0].message.content == first.choices[0].message.content
-        answers["same as llama-cpp-python's" if same else "DIFFERENT from llama-cpp-python's"] += 1
+        if forcing:
+            counter["same answer" if same else "other answer"] += 1
+            if check_answer(completion, schema) == "INVALID":
+                answers["INVALID"] += 1
+        else:
+            answers["same as llama-cpp-python's" if same else "DIFFERENT from llama-cpp-python's"] += 1
 
     def unconstrained() -> None:
         tokens = llm.generate(prompt, temp=0.0, repeat_penalty=1.1)
@@ -291,14 +303,15 @@ def constrained_vs_free(model: str, label: str, request: dict[str, Any], repeats
         run = counter - before
         return run["tokens"] / run["total"]
 
-    ratios, speedups = [], []
+    ratios, speedups, batched = [], [], []
     for i in range(repeats):
-        before = grammar.copy(), checked_first.copy(), free.copy()
-        runs = (constrained, checked, unconstrained)
+        before = grammar.copy(), checked_first.copy(), free.copy(), forced_first.copy()
+        runs = (constrained, checked, unconstrained, functools.partial(checked, forcing=True))
         for run in runs if i % 2 == 0 else runs[::-1]:
             run()
         ratios.append(tokens_per_s(grammar, before[0]) / tokens_per_s(free, before[2]))
         speedups.append(tokens_per_s(checked_first, before[1]) / tokens_per_s(grammar, before[0]))
+        batched.append((checked_first - before[1])["total"] / (forced_first - before[3])["total"])
 
     def ms_per_token(counter: Counter[str], *keys: str) -> str:
         seconds = counter[keys[0]] - sum(counter[k] for k in keys[1:])
@@ -338,6 +351,17 @@ def constrained_vs_free(model: str, label: str, request: dict[str, Any], repeats
                 f"{checked_first['tokens'] / repeats:.0f} steps; ms per token, checked first: decode "
                 f"{ms_per_token(checked_first, 'decode')}, the rest "
                 f"{ms_per_token(checked_first, 'total', 'decode')}"
+            ],
+            goal=(lambda m: m > 1 and valid),
+        ),
+        Row(
+            f"forced text batched ÷ token by token, seconds: {name}",
+            batched,
+            "> 1",
+            notes=[
+                f"{forced_first['forced'] / repeats:.0f} of {forced_first['tokens'] / repeats:.0f} tokens "
+                f"forced by the schema; answers the same as token by token: {forced_first['same answer']}, "
+                f"other: {forced_first['other answer']} (the forced text split into other tokens)"
             ],
             goal=(lambda m: m > 1 and valid),
         ),

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from ceasefire.backends import _load_llama, smollm2_path
-from ceasefire.greedy_grammar import GreedyGrammar
+from ceasefire.greedy_grammar import GreedyGrammar, JsonCursor
 
 ATTACK = {
     "type": "object",
@@ -37,24 +37,82 @@ def llm():
     return _load_llama(str(smollm2_path()), "chatml", 1024, os.cpu_count(), None)[1]
 
 
-def complete(llm, **kwargs) -> str:
-    llm.reset()  # the same state for both samplers: a cached prompt can change the last digits
-    completion = llm.create_chat_completion(messages=MESSAGES, temperature=0, max_tokens=60, **kwargs)
+def complete(llm, decoder: GreedyGrammar | None = None, **kwargs) -> str:
+    llm.reset()  # the same state for every run: a cached prompt can change the last digits
+    llm.decoder = decoder
+    try:
+        completion = llm.create_chat_completion(messages=MESSAGES, temperature=0, max_tokens=60, **kwargs)
+    finally:
+        llm.decoder = None
+        if decoder is not None:
+            decoder.close()
     return completion["choices"][0]["message"]["content"]
 
 
 def test_writes_what_the_grammar_over_the_whole_vocabulary_writes(llm):
-    sampler = GreedyGrammar(llm, ATTACK)
-    try:
-        checked_first = complete(llm, logits_processor=[sampler])
-    finally:
-        sampler.close()
+    decoder = GreedyGrammar(llm, ATTACK, forcing=False)
+    checked_first = complete(llm, decoder)
     grammar_first = complete(llm, response_format={"type": "json_object", "schema": ATTACK})
     assert checked_first == grammar_first
     answer = json.loads(checked_first)
     assert answer["code"] == "zqxj-7" and answer["weapon"] in ATTACK["properties"]["weapon"]["enum"]
     # Steps where the model's own choice was refused: without them the test would prove little.
-    assert sampler.scans > 0
+    assert decoder.scans > 0
+
+
+def test_the_text_the_schema_forces_is_written_without_asking_the_model(llm):
+    decoder = GreedyGrammar(llm, ATTACK)
+    answer = json.loads(complete(llm, decoder))
+    # The keys and "zqxj-7" after its first character at least: tokens the model never chose.
+    assert answer["code"] == "zqxj-7" and answer["weapon"] in ATTACK["properties"]["weapon"]["enum"]
+    assert decoder.forced >= 5
+
+
+def cursor_after(schema: dict, text: str) -> str:
+    cursor = JsonCursor(schema)
+    cursor.feed(text)
+    return cursor.forced()
+
+
+NESTED = {
+    "type": "object",
+    "properties": {"items": {"type": "array", "items": {"$ref": "#/$defs/Item"}}},
+    "required": ["items"],
+    "$defs": {
+        "Item": {
+            "type": "object",
+            "properties": {
+                "note": {"type": "string"},
+                "status": {"anyOf": [{"enum": ["ongoing", "offered", "agreed"]}, {"type": "null"}]},
+                "names": {"type": "array", "items": {"enum": ["Kyiv", "Kyiv region", "Kharkiv"]}},
+            },
+            "required": ["note", "status", "names"],
+        }
+    },
+}
+ITEM = '{"items": [{"note": "x", '
+
+
+@pytest.mark.parametrize(
+    ("written", "forced"),
+    [
+        ('{"', "items"),
+        ('{"it', "ems"),
+        ('{"items": [{"', "note"),
+        ('{"items":[{"note":"', ""),  # free text
+        (ITEM + '"', "status"),
+        (ITEM + '"status":"o', ""),  # ongoing or offered
+        (ITEM + '"status": "of', "fered"),
+        (ITEM + '"status":null,"', "names"),
+        (ITEM + '"status":null,"names":["K', ""),  # Kyiv or Kharkiv
+        (ITEM + '"status":null,"names":["Ky', "iv"),  # "Kyiv" starts "Kyiv region"
+        (ITEM + '"status":null,"names":["Kyiv","Kh', "arkiv"),
+        (ITEM + '"status":null,"names":[]},{"', "note"),
+        ('{"items":[{"note":"a \\",\\"","', "status"),  # the escaped quotes end nothing
+    ],
+)
+def test_the_cursor_knows_what_the_schema_forces(written, forced):
+    assert cursor_after(NESTED, written) == forced
 
 
 def test_without_it_the_model_writes_prose(llm):
@@ -64,9 +122,10 @@ def test_without_it_the_model_writes_prose(llm):
 
 
 def test_a_repeat_penalty_cannot_take_the_answer_out_of_the_grammar():
-    # llama-cpp-python applies its repeat penalty after the logits processors: a token the
-    # grammar refuses, raised by it, aborted the whole process in llama.cpp. In a child process,
-    # so that an abort fails this test instead of ending the run.
+    # llama-cpp-python applies its repeat penalty after its logits processors: a token the
+    # grammar refuses, raised by it, aborted the whole process in llama.cpp when the grammar was
+    # one of them. The decoder now samples by itself; the penalty must still change nothing. In a
+    # child process, so that an abort fails this test instead of ending the run.
     code = """
 import json, os, sys
 sys.path.insert(0, sys.argv[1])
@@ -75,9 +134,7 @@ from ceasefire.backends import _load_llama, smollm2_path
 from ceasefire.greedy_grammar import GreedyGrammar
 llm = _load_llama(str(smollm2_path()), "chatml", 1024, os.cpu_count(), None)[1]
 for penalty in (1.1, 1.5, 3.0):
-    sampler = GreedyGrammar(llm, ATTACK)
-    print(json.dumps(json.loads(complete(llm, logits_processor=[sampler], repeat_penalty=penalty))))
-    sampler.close()
+    print(json.dumps(json.loads(complete(llm, GreedyGrammar(llm, ATTACK), repeat_penalty=penalty))))
 """
     tests = os.path.dirname(__file__)
     done = subprocess.run([sys.executable, "-c", code, tests], capture_output=True, text=True, timeout=300)

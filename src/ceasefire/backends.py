@@ -526,12 +526,12 @@ def _load_llama(
 
     Two models at most stay loaded: an older one is dropped from this cache and freed once no
     summarizer holds it (summarize.py bounds its cache the same way)."""
-    from llama_cpp import Llama
+    from .greedy_grammar import GrammarLlama  # loads llama.cpp's library: only when it is used
 
     if chat_format == PLAIN_CHAT_FORMAT:
         _register_plain_format()
     with _without_harmless_llama_errors():
-        llm = Llama(
+        llm = GrammarLlama(
             model_path=path,
             n_ctx=n_ctx,
             n_threads=n_threads,
@@ -568,22 +568,22 @@ def llama_backend(
             raise ModelNotFoundError(f"{model}: no GGUF file at {needed}")
     threads = options.n_threads or os.cpu_count()
     lock, llm = _load_llama(str(path), chat_format, options.n_ctx, threads, lora and str(lora))
-    from .greedy_grammar import GreedyGrammar  # loads llama.cpp's library: only when it is used
+    from .greedy_grammar import GreedyGrammar
 
     def create(**kwargs: Any) -> Any:
         response_format = kwargs.get("response_format") or {}
         if kwargs.get("temperature") != 0 or "schema" not in response_format:
             with lock:
                 return llm.create_chat_completion_openai_v1(**kwargs)
-        # Greedy under a schema: llama-cpp-python's grammar's tokens (where its repeat penalty does
-        # not change the greedy token), found faster.
+        # Greedy under a schema: llama-cpp-python's grammar's answer, found faster.
         del kwargs["response_format"]
         with lock:
-            grammar = GreedyGrammar(llm, response_format["schema"])
+            llm.decoder = GreedyGrammar(llm, response_format["schema"])
             try:
-                return llm.create_chat_completion_openai_v1(**kwargs, logits_processor=[grammar])
+                return llm.create_chat_completion_openai_v1(**kwargs)
             finally:
-                grammar.close()
+                llm.decoder.close()
+                llm.decoder = None
 
     def count_tokens(text: str) -> int:
         return len(llm.tokenize(text.encode("utf-8"), add_bos=False))
