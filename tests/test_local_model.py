@@ -147,3 +147,25 @@ def test_under_the_grammar_a_section_reads_only_its_numbered_candidate_sentences
     assert "1. Une attaque de drone" in shown and "Nouakchott" not in shown and "Paris" not in shown
     sections = [r for name, r in requests.items() if name != "overview"]
     assert all("Paris" not in r.messages[-1]["content"] for r in sections)  # offered to none
+
+
+def test_the_tuned_default_is_asked_with_the_prompts_it_was_trained_with(tmp_path):
+    from ceasefire import Summarizer
+    from ceasefire_train.lora import TrainConfig
+    from conftest import ROOT
+
+    tuned = Summarizer.from_model(DEFAULT_MODEL).prompts
+    untuned = Summarizer.from_model("local/gemma-3-270m").prompts
+    task, full = tuned.render("attacks", numbered=True), untuned.render("attacks", numbered=True)
+    # The task's first line, without the field glossary and the example the model learned.
+    assert full.startswith(task) and "Example" in full and "Example" not in task
+    assert tuned.version != untuned.version  # the eval cache tells the two apart
+    recipe = TrainConfig.load(ROOT / "training" / "ceasefire-270m.toml")
+    trained_with = Summarizer.from_model(recipe.base, prompts_dir=ROOT / recipe.prompts).prompts
+    assert trained_with.version == tuned.version
+    # The user's own templates still come first.
+    (tmp_path / "attacks.j2").write_text("TASK: mine")
+    mine = Summarizer.from_model(DEFAULT_MODEL, prompts_dir=tmp_path).prompts
+    assert mine.render("attacks", numbered=True) == "TASK: mine"
+    territory = "territorial_control"
+    assert mine.render(territory, numbered=True) == tuned.render(territory, numbered=True)

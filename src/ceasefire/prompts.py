@@ -2,8 +2,10 @@
 
 The packaged templates live in the repository's `prompts/` folder (shipped inside the wheel
 as `ceasefire/prompts`). A user directory overrides any template it contains by file name;
-the rest come from the packaged set. The prompt version is a hash of every template used,
-so each summary records exactly which wording produced it.
+the rest come from the packaged set. A tuned model may have its own set over the packaged
+one (`prompts/tuned/`: the task texts it was trained with), under the user's. The prompt
+version is a hash of every template used, so each summary records exactly which wording
+produced it.
 """
 
 from __future__ import annotations
@@ -42,13 +44,14 @@ class Prompts:
     'TASK:'
     """
 
-    def __init__(self, directory: str | Path | None = None):
-        search = [packaged_prompts_dir()]
-        if directory is not None:
-            directory = Path(directory)
+    def __init__(self, *directories: str | Path | None):
+        """Templates are looked for in `directories` in order (None is skipped), then among the
+        packaged ones."""
+        search = [Path(d) for d in directories if d is not None]
+        for directory in search:
             if not directory.is_dir():
                 raise FileNotFoundError(f"prompt directory {directory} does not exist")
-            search.insert(0, directory)
+        search.append(packaged_prompts_dir())
         self._env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(p) for p in search]),
             undefined=jinja2.StrictUndefined,

@@ -167,7 +167,7 @@ class Summarizer:
         goes through it, with `model` sent along. `backend_options` are checked against the
         backend's accepted options before anything loads."""
         backend = resolve_backend(model, client=client, **backend_options)
-        return cls(backend, Prompts(prompts_dir), on_ungrounded)
+        return cls(backend, Prompts(prompts_dir, backend.tuned_prompts), on_ungrounded)
 
     @property
     def config(self) -> dict[str, Any]:
