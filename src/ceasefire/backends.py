@@ -587,7 +587,7 @@ def llama_backend(
         if kwargs.get("temperature") != 0 or "schema" not in response_format:
             with lock:
                 return llm.create_chat_completion_openai_v1(**kwargs)
-        # Greedy under a schema: llama-cpp-python's grammar's answer, found faster.
+        # Greedy under a schema: GreedyGrammar decodes (checked first, forced text batched).
         del kwargs["response_format"]
         with lock:
             llm.decoder = GreedyGrammar(llm, response_format["schema"])
