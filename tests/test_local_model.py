@@ -169,3 +169,26 @@ def test_the_tuned_default_is_asked_with_the_prompts_it_was_trained_with(tmp_pat
     assert mine.render("attacks", numbered=True) == "TASK: mine"
     territory = "territorial_control"
     assert mine.render(territory, numbered=True) == tuned.render(territory, numbered=True)
+
+
+def test_only_the_models_measured_with_it_batch_the_forced_text(monkeypatch):
+    from ceasefire import greedy_grammar
+
+    forcing = []
+
+    class Recorded(greedy_grammar.GreedyGrammar):
+        def __init__(self, llm, schema, **options):
+            forcing.append(options.get("forcing", True))
+            super().__init__(llm, schema, **options)
+
+    monkeypatch.setattr(greedy_grammar, "GreedyGrammar", Recorded)
+    schema = {"type": "object", "properties": {"weapon": {"enum": ["drone"]}}, "required": ["weapon"]}
+    for model in (DEFAULT_MODEL, "local/smollm2-135m", "local/ceasefire-135m"):
+        answer = resolve_backend(model).create(
+            messages=[{"role": "user", "content": "Which weapon?"}],
+            temperature=0,
+            max_tokens=16,
+            response_format={"type": "json_object", "schema": schema},
+        )
+        assert json.loads(answer.choices[0].message.content) == {"weapon": "drone"}
+    assert forcing == [True, False, False]
