@@ -48,7 +48,6 @@ from ceasefire.backends import (
 from ceasefire.choices import Choices, bound_for_grammar, constrain_schema
 from ceasefire.evals import run_eval
 from ceasefire.evals.store import RunStore
-from ceasefire.greedy_grammar import GreedyGrammar
 from ceasefire.sections import BY_NAME
 from ceasefire.summarize import SECTION_CALLS
 
@@ -275,13 +274,8 @@ def constrained_vs_free(model: str, label: str, request: dict[str, Any], repeats
 
     def checked(forcing: bool = False) -> None:
         counter = forced_first if forcing else checked_first
-        llm.decoder = decoder = GreedyGrammar(llm, schema, forcing=forcing)
-        try:
-            with llama_seconds(counter):
-                completion = llm.create_chat_completion_openai_v1(**without_format)
-        finally:
-            llm.decoder = None
-            decoder.close()
+        with llm.decoding(schema, forcing=forcing) as decoder, llama_seconds(counter):
+            completion = llm.create_chat_completion_openai_v1(**without_format)
         counter["tokens"] += completion.usage.completion_tokens
         counter["scans"] += decoder.scans
         counter["forced"] += decoder.forced

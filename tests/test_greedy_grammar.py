@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from ceasefire.backends import _load_llama, smollm2_path
-from ceasefire.greedy_grammar import GreedyGrammar, JsonCursor
+from ceasefire.greedy_grammar import JsonCursor
 
 ATTACK = {
     "type": "object",
@@ -37,21 +37,15 @@ def llm():
     return _load_llama(str(smollm2_path()), "chatml", 1024, os.cpu_count(), None)[1]
 
 
-def complete(llm, decoder: GreedyGrammar | None = None, **kwargs) -> str:
+def complete(llm, **kwargs) -> str:
     llm.reset()  # the same state for every run: a cached prompt can change the last digits
-    llm.decoder = decoder
-    try:
-        completion = llm.create_chat_completion(messages=MESSAGES, temperature=0, max_tokens=60, **kwargs)
-    finally:
-        llm.decoder = None
-        if decoder is not None:
-            decoder.close()
+    completion = llm.create_chat_completion(messages=MESSAGES, temperature=0, max_tokens=60, **kwargs)
     return completion["choices"][0]["message"]["content"]
 
 
 def test_writes_what_the_grammar_over_the_whole_vocabulary_writes(llm):
-    decoder = GreedyGrammar(llm, ATTACK, forcing=False)
-    checked_first = complete(llm, decoder)
+    with llm.decoding(ATTACK, forcing=False) as decoder:
+        checked_first = complete(llm)
     grammar_first = complete(llm, response_format={"type": "json_object", "schema": ATTACK})
     assert checked_first == grammar_first
     answer = json.loads(checked_first)
@@ -61,8 +55,8 @@ def test_writes_what_the_grammar_over_the_whole_vocabulary_writes(llm):
 
 
 def test_the_text_the_schema_forces_is_written_without_asking_the_model(llm):
-    decoder = GreedyGrammar(llm, ATTACK)
-    answer = json.loads(complete(llm, decoder))
+    with llm.decoding(ATTACK) as decoder:
+        answer = json.loads(complete(llm))
     # The keys and "zqxj-7" after its first character at least: tokens the model never chose.
     assert answer["code"] == "zqxj-7" and answer["weapon"] in ATTACK["properties"]["weapon"]["enum"]
     assert decoder.forced >= 5
@@ -131,10 +125,10 @@ import json, os, sys
 sys.path.insert(0, sys.argv[1])
 from test_greedy_grammar import ATTACK, complete
 from ceasefire.backends import _load_llama, smollm2_path
-from ceasefire.greedy_grammar import GreedyGrammar
 llm = _load_llama(str(smollm2_path()), "chatml", 1024, os.cpu_count(), None)[1]
 for penalty in (1.1, 1.5, 3.0):
-    print(json.dumps(json.loads(complete(llm, GreedyGrammar(llm, ATTACK), repeat_penalty=penalty))))
+    with llm.decoding(ATTACK):
+        print(json.dumps(json.loads(complete(llm, repeat_penalty=penalty))))
 """
     tests = os.path.dirname(__file__)
     done = subprocess.run([sys.executable, "-c", code, tests], capture_output=True, text=True, timeout=300)

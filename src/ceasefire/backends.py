@@ -585,7 +585,6 @@ def llama_backend(
             raise ModelNotFoundError(f"{model}: no GGUF file at {needed}")
     threads = options.n_threads or os.cpu_count()
     lock, llm = _load_llama(str(path), chat_format, options.n_ctx, threads, lora and str(lora))
-    from .greedy_grammar import GreedyGrammar
 
     def create(**kwargs: Any) -> Any:
         response_format = kwargs.get("response_format") or {}
@@ -595,12 +594,8 @@ def llama_backend(
         # Greedy under a schema: GreedyGrammar decodes (checked first, forced text batched).
         del kwargs["response_format"]
         with lock:
-            llm.decoder = GreedyGrammar(llm, response_format["schema"], forcing=model in FORCED_TEXT_MODELS)
-            try:
+            with llm.decoding(response_format["schema"], forcing=model in FORCED_TEXT_MODELS):
                 return llm.create_chat_completion_openai_v1(**kwargs)
-            finally:
-                llm.decoder.close()
-                llm.decoder = None
 
     def count_tokens(text: str) -> int:
         return len(llm.tokenize(text.encode("utf-8"), add_bos=False))

@@ -25,6 +25,7 @@ import codecs
 import ctypes
 import json
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,9 +39,20 @@ _TOKEN_DATA = np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)]
 
 
 class GrammarLlama(Llama):
-    """A `Llama` whose next completion a `GreedyGrammar` decodes, when one is set as `decoder`."""
+    """A `Llama` whose completions a `GreedyGrammar` decodes inside `decoding(schema)`."""
 
     decoder: GreedyGrammar | None = None
+
+    @contextmanager
+    def decoding(self, schema: dict[str, Any], *, forcing: bool = True) -> Iterator[GreedyGrammar]:
+        """Greedy decoding under `schema` for the completion made inside; the decoder's counts
+        stay readable after."""
+        self.decoder = decoder = GreedyGrammar(self, schema, forcing=forcing)
+        try:
+            yield decoder
+        finally:
+            self.decoder = None
+            decoder.close()
 
     def generate(self, tokens: Sequence[int], **sampling: Any) -> Iterator[int]:  # type: ignore[override]
         if self.decoder is None:
@@ -49,8 +61,8 @@ class GrammarLlama(Llama):
 
 
 class GreedyGrammar:
-    """Greedy decoding inside a JSON schema's grammar, for one completion: set it as a
-    `GrammarLlama`'s `decoder`, complete, then `close()` it."""
+    """Greedy decoding inside a JSON schema's grammar, for one completion (made through
+    `GrammarLlama.decoding`)."""
 
     def __init__(self, llm: Llama, schema: dict[str, Any], *, forcing: bool = True) -> None:
         vocab = llama_cpp.llama_model_get_vocab(llm.model)
@@ -109,14 +121,15 @@ class GreedyGrammar:
         has the last word)."""
         if self._json is None:
             return []
-        self._json.feed(self._utf8.decode(self._llm.detokenize([token])))
+        written = self._llm.detokenize([token])
+        self._json.feed(self._utf8.decode(written))
         text = self._json.forced()
         if not text or self._utf8.getstate()[0]:  # nothing forced, or in the middle of a character
             return []
         # Split with the token before it, so that the split is the one the model was trained on
         # and the model's token stays whole; if the tokenizer would merge the two (the model
         # stopped inside a word), the model goes on by itself until they agree.
-        split = self._llm.tokenize(self._llm.detokenize([token]) + text.encode(), add_bos=False)
+        split = self._llm.tokenize(written + text.encode(), add_bos=False)
         if split[0] != token:
             return []
         forced = []
