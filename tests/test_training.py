@@ -109,18 +109,27 @@ def test_the_learning_curve_orders_runs_by_examples_and_draws_them(tmp_path):
     from ceasefire_train.curve import curve_rows, main, markdown_table
 
     scores = agreement(DEV, DEV)  # scored like a run: every field right
-    for name, examples, fraction in (("big", 900, 1.0), ("small", 200, 0.25)):
+    gemma = {"base": "local/gemma-3-270m", "lora_rank": "64", "prompts": "prompts/tuned"}
+    for name, examples, fraction, config in (
+        ("big", 900, 1.0, {}),
+        ("small", 200, 0.25, {}),
+        ("gemma", 500, 0.5, gemma),
+    ):
         run = tmp_path / name
         run.mkdir()
-        log = {"config": {"fraction": str(fraction)}, "examples": examples, "tokens": 1, "seconds": 1.0}
+        config = {"fraction": str(fraction), **config}
+        log = {"config": config, "examples": examples, "tokens": 1, "seconds": 1.0}
         (run / "train_log.json").write_text(json.dumps(log))
         (run / "dev_scores.json").write_text(json.dumps(scores))
-    rows = curve_rows([tmp_path / "big", tmp_path / "small"])
-    assert [r["run"] for r in rows] == ["small", "big"]
+    runs = [tmp_path / "big", tmp_path / "small", tmp_path / "gemma"]
+    rows = curve_rows(runs)
+    assert [r["run"] for r in rows] == ["small", "gemma", "big"]
     assert rows[0]["f1"] == 1.0 and rows[0]["items_predicted"] == rows[0]["items_gold"] > 0
-    assert "| small | 25% | 200 | 1.000 (1.00 / 1.00) |" in markdown_table(rows)
+    table = markdown_table(rows)
+    assert "| small | smollm2-135m, LoRA r16 | 25% | 200 | 1.000 (1.00 / 1.00) |" in table
+    assert "| gemma | gemma-3-270m, LoRA r64, lean task texts | 50% | 500 |" in table
     png = tmp_path / "curve.png"
-    assert main([str(tmp_path / "big"), str(tmp_path / "small"), "--png", str(png)]) == 0
+    assert main([*map(str, runs), "--png", str(png)]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

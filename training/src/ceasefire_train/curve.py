@@ -1,4 +1,5 @@
-"""The learning curve: dev micro-F1 against the number of training examples, one point a run.
+"""The learning curve: dev micro-F1 against the number of training examples, one point a run,
+one panel a recipe (base model, LoRA rank, task texts).
 
     ceasefire eval --split dev -m local/smollm2-135m -o lora=training/runs/numbered-25/adapter.gguf \\
         --json training/runs/numbered-25/dev_scores.json        # for each run, after training it
@@ -19,6 +20,14 @@ from typing import Any
 from ceasefire.schema import SECTIONS
 
 
+def recipe(config: dict[str, str]) -> str:
+    """What a run holds fixed along its curve: the base model, the LoRA rank, the task texts.
+    Logs written before `base` and `prompts` were options trained SmolLM2 on the full texts."""
+    base = config.get("base", "local/smollm2-135m").removeprefix("local/")
+    texts = ", lean task texts" if config.get("prompts", "None") != "None" else ""
+    return f"{base}, LoRA r{config.get('lora_rank', '16')}{texts}"
+
+
 def curve_rows(runs: list[Path]) -> list[dict[str, Any]]:
     """One row a run, fewest examples first: its size, dev micro-F1 (P/R), per section, items."""
     rows = []
@@ -29,6 +38,7 @@ def curve_rows(runs: list[Path]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "run": run.name,
+                "recipe": recipe(log["config"]),
                 "fraction": float(log["config"].get("fraction", 1.0)),
                 "examples": log["examples"],
                 "tokens": log["tokens"],
@@ -48,14 +58,15 @@ def curve_rows(runs: list[Path]) -> list[dict[str, Any]]:
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
-    columns = ["run", "share of corpus", "examples", "dev micro-F1 (P / R)"]
+    columns = ["run", "recipe", "share of corpus", "examples", "dev micro-F1 (P / R)"]
     columns += ["talks, guarantees, attacks, territory", "items written / labelled"]
     lines = ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
     for r in rows:
         per_section = ", ".join(f"{r['sections'][s]:.2f}" for s in SECTIONS)
         lines.append(
-            f"| {r['run']} | {r['fraction']:.0%} | {r['examples']} | {r['f1']:.3f} ({r['precision']:.2f} / "
-            f"{r['recall']:.2f}) | {per_section} | {r['items_predicted']} / {r['items_gold']} |"
+            f"| {r['run']} | {r['recipe']} | {r['fraction']:.0%} | {r['examples']} | "
+            f"{r['f1']:.3f} ({r['precision']:.2f} / {r['recall']:.2f}) | {per_section} | "
+            f"{r['items_predicted']} / {r['items_gold']} |"
         )
     return "\n".join(lines)
 
@@ -66,16 +77,21 @@ def plot(rows: list[dict[str, Any]], png: Path) -> None:
     matplotlib.use("Agg")  # no screen
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(7, 4))
-    examples = [r["examples"] for r in rows]
-    axes.plot(examples, [r["f1"] for r in rows], marker="o", label="all fields (micro)")
-    for section in SECTIONS:
-        axes.plot(examples, [r["sections"][section] for r in rows], linestyle=":", marker=".", label=section)
-    axes.set_xscale("log")
-    axes.set_xlabel("training examples (teacher corpus, log scale)")
-    axes.set_ylabel("dev micro-F1")
-    axes.set_title("SmolLM2-135M + LoRA r16: dev micro-F1 against training data")
-    axes.legend(fontsize=8)
+    recipes = list(dict.fromkeys(r["recipe"] for r in rows))
+    size = (6 * len(recipes), 4)
+    figure, panels = plt.subplots(1, len(recipes), figsize=size, sharex=True, sharey=True, squeeze=False)
+    for axes, name in zip(panels[0], recipes, strict=True):
+        runs = [r for r in rows if r["recipe"] == name]
+        examples = [r["examples"] for r in runs]
+        axes.plot(examples, [r["f1"] for r in runs], marker="o", label="all fields (micro)")
+        for section in SECTIONS:
+            f1 = [r["sections"][section] for r in runs]
+            axes.plot(examples, f1, linestyle=":", marker=".", label=section)
+        axes.set_xscale("log")
+        axes.set_xlabel("training examples (teacher corpus, log scale)")
+        axes.set_title(name, fontsize=10)
+        axes.legend(fontsize=8)
+    panels[0][0].set_ylabel("dev micro-F1")
     figure.tight_layout()
     figure.savefig(png, dpi=100)
     plt.close(figure)
