@@ -33,7 +33,8 @@ DEV = ROOT / "evals" / "datasets" / "dev"
 def test_labels_mask_the_prompt_and_end_with_the_end_of_text(base):
     example = generate(n=1, seed=0)[0]
     first = chat_examples(Summarizer.from_model(base), example.text, example.gold)[0]
-    gguf, chat_format = local_model(base).weights, local_model(base).chat_format
+    registered = local_model(base)
+    gguf, chat_format = registered.weights, registered.chat_format
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     ids, labels = encode(tokenizer, PROMPTS[chat_format], first)
     answer = [t for t, label in zip(ids, labels, strict=True) if label != -100]

@@ -18,14 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from ceasefire.schema import SECTIONS
+from ceasefire_train.lora import TrainConfig
 
 
 def recipe(config: dict[str, str]) -> str:
     """What a run holds fixed along its curve: the base model, the LoRA rank, the task texts.
-    Logs written before `base` and `prompts` were options trained SmolLM2 on the full texts."""
-    base = config.get("base", "local/smollm2-135m").removeprefix("local/")
+    A log without a key was written before it was an option: the run had its default."""
+    base = config.get("base", TrainConfig.base).removeprefix("local/")
     texts = ", lean task texts" if config.get("prompts", "None") != "None" else ""
-    return f"{base}, LoRA r{config.get('lora_rank', '16')}{texts}"
+    return f"{base}, LoRA r{config.get('lora_rank', TrainConfig.lora_rank)}{texts}"
 
 
 def curve_rows(runs: list[Path]) -> list[dict[str, Any]]:
