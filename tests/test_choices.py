@@ -149,3 +149,33 @@ def test_candidate_recall_counts_gold_items_whose_sentence_is_offered(tmp_path):
     assert recall["territorial_control"]["items"] == 0
     shown = CliRunner().invoke(app, ["eval", "candidates", "--dataset", str(tmp_path), "--split", ""])
     assert shown.exit_code == 0 and "50%" in shown.stdout
+
+
+def test_items_a_tiny_model_wrote_for_one_fact_from_several_sentences_become_one():
+    from ceasefire.schema import Attack, TerritorialControl
+    from ceasefire.summarize import _one_per_fact
+
+    def evidence(sentence: int) -> list[Evidence]:
+        return [Evidence(quote=f"sentence {sentence}", start=10 * sentence, end=10 * sentence + 9)]
+
+    def attack(sentence: int, target: str, location: str | None, weapon: str = "artillery") -> Attack:
+        return Attack(
+            attacker="Rapid Support Forces", target=target, target_kind="civilian", weapon=weapon,
+            location=location, country="Sudan", evidence=evidence(sentence),
+        )  # fmt: skip
+
+    shelling = [
+        attack(1, "Al-Naim livestock market", "Um Ruwaba"),
+        attack(2, "Al-Naim livestock and grain market", "Al-Naim"),  # target and weapon agree
+        attack(3, "Al-Naim market", None),  # target and weapon: all it states agrees
+        attack(4, "army positions", "El Obeid", weapon="drone"),
+    ]
+    merged = _one_per_fact("attacks", shelling)
+    assert [a.target for a in merged] == ["Al-Naim livestock market", "army positions"]
+    assert [e.start for e in merged[0].evidence] == [10, 20, 30]
+    # Territory needs controller and territory both: one side holding two towns is two facts.
+    held = [
+        TerritorialControl(controller="M23", territory=town, evidence=evidence(i))
+        for i, town in enumerate(["Goma", "Bukavu", "Goma"], 1)
+    ]
+    assert [t.territory for t in _one_per_fact("territorial_control", held)] == ["Goma", "Bukavu"]

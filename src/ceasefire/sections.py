@@ -61,6 +61,9 @@ class Section:
     """The fields the terminal table shows."""
     key_fields: tuple[str, ...]
     """The fields that say which item this is: the scorer pairs items on them and evidence."""
+    same_fact_share: float
+    """Share of the key fields stated that must agree for two items a tiny model wrote from two
+    sentences to be one fact (it tends to write an item per sentence that mentions the fact)."""
     cues: tuple[str, ...]
     """Patterns of words (English, French, Spanish) signalling a sentence may report the section."""
     grammar_max_items: int
@@ -108,6 +111,7 @@ SECTIONS: tuple[Section, ...] = (
         colour="#cfe3ff",
         columns=("title", "venue", "date", "status", "progress_percent", "mediators"),
         key_fields=("title", "venue"),
+        same_fact_share=0.5,
         cues=(
             r"\btalks\b",
             r"negotiat",
@@ -161,6 +165,7 @@ SECTIONS: tuple[Section, ...] = (
         colour="#cdeccd",
         columns=("guarantor", "beneficiary", "kind", "status", "duration_years", "trigger"),
         key_fields=("guarantor", "kind"),
+        same_fact_share=1.0,
         cues=(
             r"guarant",
             r"securit",
@@ -214,6 +219,7 @@ SECTIONS: tuple[Section, ...] = (
         colour="#ffd3cc",
         columns=("attacker", "target", "target_kind", "weapon", "location", "killed", "injured"),
         key_fields=("target", "location", "weapon"),
+        same_fact_share=2 / 3,
         cues=(
             r"attack",
             r"strike",
@@ -282,6 +288,7 @@ SECTIONS: tuple[Section, ...] = (
         colour="#ffe59e",
         columns=("controller", "territory", "share_percent"),
         key_fields=("controller", "territory"),
+        same_fact_share=1.0,
         cues=(
             r"control",
             r"\bholds?\b",
