@@ -1,5 +1,6 @@
-"""The teacher corpus (training/corpus): sound labels, a manifest that tells the truth, the
-variety it was built for, and nothing that leaks an eval article into training."""
+"""The teacher corpus (training/corpus) and its focus batch (training/corpus-focus): sound labels,
+manifests that tell the truth, what each was built for, and nothing that leaks an eval article
+into training."""
 
 from __future__ import annotations
 
@@ -15,26 +16,33 @@ from ceasefire_train.examples import corpus_stats
 from conftest import ROOT
 
 CORPUS = ROOT / "training" / "corpus"
-MANIFEST = [json.loads(line) for line in (CORPUS / "manifest.jsonl").read_text("utf-8").splitlines() if line]
+FOCUS = ROOT / "training" / "corpus-focus"
+TEACHER_LABELLED = pytest.mark.parametrize("corpus", [CORPUS, FOCUS], ids=["corpus", "focus"])
 HEAD = 600
 """Characters compared for near-duplicates: the headline and lead, where a copy shows."""
 
 
-def test_every_teacher_label_passes_the_checker():
-    assert check_dataset(CORPUS) == []
+def manifest(corpus):
+    return [json.loads(line) for line in (corpus / "manifest.jsonl").read_text("utf-8").splitlines() if line]
+
+
+@TEACHER_LABELLED
+def test_every_teacher_label_passes_the_checker(corpus):
+    assert check_dataset(corpus) == []
 
 
 def heads(folder):
     return {p.stem: p.read_text("utf-8")[:HEAD] for p in sorted((folder / "articles").glob("*.txt"))}
 
 
+@TEACHER_LABELLED
 @pytest.mark.parametrize("split", ["test", "dev"])
-def test_no_corpus_article_is_a_near_duplicate_of_an_eval_article(split):
-    corpus, evals = heads(CORPUS), heads(ROOT / "evals" / "datasets" / split)
-    scores = process.cdist(list(corpus.values()), list(evals.values()), scorer=fuzz.ratio, workers=1)
+def test_no_corpus_article_is_a_near_duplicate_of_an_eval_article(corpus, split):
+    teacher, evals = heads(corpus), heads(ROOT / "evals" / "datasets" / split)
+    scores = process.cdist(list(teacher.values()), list(evals.values()), scorer=fuzz.ratio, workers=1)
     close = [
-        (corpus_id, eval_id, round(float(scores[i, j])))
-        for i, corpus_id in enumerate(corpus)
+        (teacher_id, eval_id, round(float(scores[i, j])))
+        for i, teacher_id in enumerate(teacher)
         for j, eval_id in enumerate(evals)
         if scores[i, j] >= 80
     ]
@@ -47,11 +55,13 @@ def test_the_duplicate_check_would_catch_a_lightly_edited_copy():
     assert fuzz.ratio(article, edited) >= 80
 
 
-def test_the_manifest_describes_every_article():
-    articles = {p.stem: p.read_text("utf-8") for p in (CORPUS / "articles").glob("*.txt")}
-    assert sorted(row["id"] for row in MANIFEST) == sorted(articles)
-    for row in MANIFEST:
-        gold = ArticleSummary.model_validate_json((CORPUS / "gold" / f"{row['id']}.json").read_text("utf-8"))
+@TEACHER_LABELLED
+def test_the_manifest_describes_every_article(corpus):
+    articles = {p.stem: p.read_text("utf-8") for p in (corpus / "articles").glob("*.txt")}
+    rows = manifest(corpus)
+    assert sorted(row["id"] for row in rows) == sorted(articles)
+    for row in rows:
+        gold = ArticleSummary.model_validate_json((corpus / "gold" / f"{row['id']}.json").read_text("utf-8"))
         assert row["words"] == len(articles[row["id"]].split()), row["id"]
         assert row["language"] in {"en", "fr", "es"}, row["id"]
         assert row["kind"] in {"real-event", "fictional", "no-topic"}, row["id"]
@@ -78,6 +88,21 @@ def test_the_corpus_has_the_variety_it_was_built_for():
     assert stats["length"]["brief (< 150 words)"] > 0 and stats["length"]["1,000+ words"] > 0
 
 
-def test_the_corpus_is_never_scored_as_an_eval_result(tmp_path):
+def test_the_focus_batch_is_rich_in_what_the_default_misses():
+    """Built because the default writes too few guarantees and territory items: per article it
+    holds at least twice the corpus's items of those two sections."""
+
+    def per_article(corpus):
+        golds = [
+            ArticleSummary.model_validate_json(p.read_text("utf-8")) for p in (corpus / "gold").glob("*.json")
+        ]
+        return sum(len(g.security_guarantees) + len(g.territorial_control) for g in golds) / len(golds)
+
+    assert per_article(FOCUS) >= 2 * per_article(CORPUS)
+    assert sorted({row["focus"] for row in manifest(FOCUS)}) == ["both", "guarantees", "territory"]
+
+
+@TEACHER_LABELLED
+def test_the_corpus_is_never_scored_as_an_eval_result(corpus):
     with pytest.raises(ValueError, match="teacher labels"):
-        run_eval(CORPUS, None, "openai/never-called", api_key="sk-never-used-0000", progress=False)
+        run_eval(corpus, None, "openai/never-called", api_key="sk-never-used-0000", progress=False)

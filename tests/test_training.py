@@ -103,6 +103,13 @@ def test_a_smaller_fraction_of_the_corpus_is_part_of_every_larger_one():
     assert (len(quarter), len(half), len(whole)) == (round(0.25 * len(whole)), round(0.5 * len(whole)), 30)
     assert half[: len(quarter)] == quarter and whole[: len(half)] == half
     assert sorted(whole) == sorted(set(whole))
+    # A batch added later is trained on in full and leaves the share's draw as it was.
+    config = TrainConfig(
+        adapter=Path("a.gguf"), out=Path("."), datasets=[str(DEV)], fraction=0.5, added_datasets=["seeds"]
+    )
+    with_seeds = [article_id for article_id, _, _ in chosen_articles(config)]
+    seeds = sorted(p.stem for p in (ROOT / "seeds" / "gold").glob("*.json"))
+    assert with_seeds[: len(half)] == half and sorted(with_seeds[len(half) :]) == seeds != []
 
 
 def test_the_learning_curve_orders_runs_by_examples_and_draws_them(tmp_path):

@@ -59,6 +59,9 @@ class TrainConfig:
     fraction: float = 1.0
     """Share of the hand-labelled articles trained on: the first of a seeded shuffle, so each
     smaller share is part of every larger one (the learning curve's points)."""
+    added_datasets: list[str] = field(default_factory=list)
+    """Labelled batches trained on in full beside that share: a batch made later for a purpose
+    (training/corpus-focus) joins a run without changing which articles the share draws."""
     synthetic: int = 200
     hand_labelled_repeats: int = 1
     """Times each hand-labelled example is seen per epoch: they are the real news style that
@@ -92,10 +95,12 @@ class TrainConfig:
 
 
 def chosen_articles(config: TrainConfig) -> list[tuple[str, str, Any]]:
-    """The hand-labelled articles trained on: `fraction` of them, the first of a seeded shuffle."""
+    """The hand-labelled articles trained on: `fraction` of `datasets`, the first of a seeded
+    shuffle, then all of `added_datasets`."""
     articles = list(labelled_articles(config.datasets, 0, config.seed))
     random.Random(config.seed).shuffle(articles)
-    return articles[: round(config.fraction * len(articles))]
+    added = list(labelled_articles(config.added_datasets, 0, config.seed))
+    return articles[: round(config.fraction * len(articles))] + added
 
 
 def training_examples(config: TrainConfig, summarizer: Summarizer) -> list[dict[str, Any]]:
