@@ -225,12 +225,16 @@ def field_scorers(item: type[BaseModel]) -> dict[str, FieldScorer]:
 FIELD_SCORERS: dict[str, dict[str, FieldScorer]] = {s.name: field_scorers(s.item) for s in SECTIONS}
 
 
+def key_agreement(section: str, a: Any, b: Any) -> float:
+    """Share of the section's key fields, among those either item states, on which they agree."""
+    parts = [FIELD_SCORERS[section][f](a, b) for f in BY_NAME[section].key_fields]
+    scored = [c for c in parts if c.tp + c.fp + c.fn]
+    return sum(c.tp for c in scored) / len(scored) if scored else 0.0
+
+
 def similarity(section: str, gold: Any, pred: Any) -> float:
     """How likely two items describe the same thing (0 to 1)."""
-    parts = [FIELD_SCORERS[section][f](gold, pred) for f in BY_NAME[section].key_fields]
-    scored = [c for c in parts if c.tp + c.fp + c.fn]
-    key = sum(c.tp for c in scored) / len(scored) if scored else 0.0
-    return 0.5 * key + 0.5 * evidence_overlap(gold, pred)
+    return 0.5 * key_agreement(section, gold, pred) + 0.5 * evidence_overlap(gold, pred)
 
 
 def pair_items(section: str, gold: list[Any], pred: list[Any]) -> list[tuple[int, int]]:
