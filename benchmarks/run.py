@@ -274,7 +274,8 @@ def constrained_vs_free(model: str, label: str, request: dict[str, Any], repeats
 
     def checked(forcing: bool = False) -> None:
         counter = forced_first if forcing else checked_first
-        with llm.decoding(schema, forcing=forcing) as decoder, llama_seconds(counter):
+        decoding = llm.decoding(schema, forcing=forcing, closing_repeats=forcing)
+        with decoding as decoder, llama_seconds(counter):
             completion = llm.create_chat_completion_openai_v1(**without_format)
         counter["tokens"] += completion.usage.completion_tokens
         counter["scans"] += decoder.scans

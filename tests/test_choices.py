@@ -179,3 +179,20 @@ def test_items_a_tiny_model_wrote_for_one_fact_from_several_sentences_become_one
         for i, town in enumerate(["Goma", "Bukavu", "Goma"], 1)
     ]
     assert [t.territory for t in _one_per_fact("territorial_control", held)] == ["Goma", "Bukavu"]
+
+
+def test_a_participant_or_item_written_twice_is_kept_once():
+    from ceasefire.schema import CeasefireTalks, Participant
+    from ceasefire.summarize import _distinct
+
+    zelensky = Participant(name="Volodymyr Zelensky", role="President", affiliation="Ukraine")
+    witkoff = Participant(name="Steve Witkoff", role="envoy", affiliation="United States")
+    talks = CeasefireTalks(
+        title="Paris talks", status="ongoing", participants=[zelensky, witkoff, zelensky],
+        sticking_points=["Donetsk", "Donetsk"],
+        evidence=[Evidence(quote="Leaders met in Paris.", start=0, end=21)] * 2,
+    )  # fmt: skip
+    kept = _distinct([talks, talks.model_copy(deep=True)])
+    assert len(kept) == 1
+    assert [p.name for p in kept[0].participants] == ["Volodymyr Zelensky", "Steve Witkoff"]
+    assert kept[0].sticking_points == ["Donetsk"] and len(kept[0].evidence) == 1

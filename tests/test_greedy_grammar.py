@@ -90,23 +90,69 @@ ITEM = '{"items": [{"note": "x", '
 @pytest.mark.parametrize(
     ("written", "forced"),
     [
-        ('{"', "items"),
+        ('{"', "items"),  # a list, maybe empty: `":[{"` and `":[]` are the model's tokens
         ('{"it', "ems"),
-        ('{"items": [{"', "note"),
+        ('{"items": [{"', 'note":"'),  # a string: the key, and the colon and quote in one token
         ('{"items":[{"note":"', ""),  # free text
-        (ITEM + '"', "status"),
+        (ITEM + '"', "status"),  # a status or null: the model chooses
         (ITEM + '"status":"o', ""),  # ongoing or offered
-        (ITEM + '"status": "of', "fered"),
+        (ITEM + '"status": "of', 'fered","names'),  # one value left: it, and the next key
+        (ITEM + '"status":null', ',"names'),
         (ITEM + '"status":null,"', "names"),
         (ITEM + '"status":null,"names":["K', ""),  # Kyiv or Kharkiv
         (ITEM + '"status":null,"names":["Ky', "iv"),  # "Kyiv" starts "Kyiv region"
-        (ITEM + '"status":null,"names":["Kyiv","Kh', "arkiv"),
-        (ITEM + '"status":null,"names":[]},{"', "note"),
+        (ITEM + '"status":null,"names":["Kyiv","Kh', "arkiv"),  # then `","` or `"]`: the model's
+        (ITEM + '"status":null,"names":[]},{"', 'note":"'),
         ('{"items":[{"note":"a \\",\\"","', "status"),  # the escaped quotes end nothing
+        ('{"items":[{"sentence":', ""),  # not in the schema: nothing is forced from then on
     ],
 )
 def test_the_cursor_knows_what_the_schema_forces(written, forced):
     assert cursor_after(NESTED, written) == forced
+
+
+@pytest.mark.parametrize(
+    ("written", "closing"),
+    [
+        (ITEM + '"status":null,"names":["Kyiv","Kyiv', '"]'),
+        (ITEM + '"status":null,"names":["Kyiv", "Kyiv"', "]"),  # spaces are not the element's
+        (ITEM + '"status":null,"names":["Kyiv","Kharkiv"', ""),
+        (ITEM + '"status":null,"names":["Kyiv region","Kyiv', ""),  # may still become "Kyiv region"
+        (ITEM + '"status":null,"names":[]},{"note":"x","status":null,"names":[]', "}]"),
+        (ITEM + '"status":null,"names":[]},{"note":"x","status":"agreed","names":[]', ""),
+        # A comma in a string ends no element.
+        ('{"items":[{"note":"a, b","status":null,"names":[]},{"note":"a, b', ""),
+        ('{"items":[{"note":"a, b","status":null,"names":[]},{"note":"a, b","status":null,"names":[]', "}]"),
+    ],
+)
+def test_the_cursor_sees_an_element_written_again(written, closing):
+    cursor = JsonCursor(NESTED)
+    cursor.feed(written)
+    assert cursor.repeat_closing() == closing
+
+
+REPEATED = {
+    "type": "object",
+    "properties": {"cities": {"type": "array", "items": {"enum": ["Kyiv", "Kharkiv"]}}},
+    "required": ["cities"],
+}
+
+
+def test_a_list_written_again_and_again_is_closed_after_the_second_time(llm):
+    cities_named = ", ".join(["Kyiv"] * 8)
+    messages = [{"role": "user", "content": f"{cities_named}.\n\nList the cities."}]
+
+    def cities(closing_repeats: bool) -> tuple[dict, int]:
+        llm.reset()
+        with llm.decoding(REPEATED, forcing=False, closing_repeats=closing_repeats) as decoder:
+            completion = llm.create_chat_completion(messages=messages, temperature=0, max_tokens=60)
+        return completion["choices"][0], decoder.repeats_closed
+
+    looping, _ = cities(closing_repeats=False)
+    # The untuned model repeats until its budget runs out: else the test would prove nothing.
+    assert looping["finish_reason"] == "length" and looping["message"]["content"].count("Kyiv") > 2
+    closed, count = cities(closing_repeats=True)
+    assert json.loads(closed["message"]["content"]) == {"cities": ["Kyiv", "Kyiv"]} and count == 1
 
 
 def test_without_it_the_model_writes_prose(llm):

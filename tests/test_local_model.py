@@ -171,14 +171,15 @@ def test_the_tuned_default_is_asked_with_the_prompts_it_was_trained_with(tmp_pat
     assert mine.render(territory, numbered=True) == tuned.render(territory, numbered=True)
 
 
-def test_only_the_models_measured_with_it_batch_the_forced_text(monkeypatch):
+def test_only_the_models_measured_with_them_take_the_decoders_shortcuts(monkeypatch):
     from ceasefire import greedy_grammar
 
-    forcing = []
+    forcing, closing = [], []
 
     class Recorded(greedy_grammar.GreedyGrammar):
         def __init__(self, llm, schema, **options):
             forcing.append(options.get("forcing", True))
+            closing.append(options.get("closing_repeats", True))
             super().__init__(llm, schema, **options)
 
     monkeypatch.setattr(greedy_grammar, "GreedyGrammar", Recorded)
@@ -191,4 +192,4 @@ def test_only_the_models_measured_with_it_batch_the_forced_text(monkeypatch):
             response_format={"type": "json_object", "schema": schema},
         )
         assert json.loads(answer.choices[0].message.content) == {"weapon": "drone"}
-    assert forcing == [True, False, False]
+    assert forcing == closing == [True, False, False]

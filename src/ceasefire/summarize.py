@@ -101,7 +101,7 @@ class SectionRequest(NamedTuple):
 LEAD_SENTENCES = 5
 """Sentences a grammar backend reads for the overview: a news article's lead says what it is about."""
 
-PIPELINE_VERSION = 7
+PIPELINE_VERSION = 8
 """Bump when the extraction logic changes what a model is asked: it is part of the eval cache key."""
 
 MAX_ARTICLE_CHARS = 1_000_000
@@ -175,6 +175,7 @@ class Summarizer:
         return {
             "model": self.backend.model,
             "weights": self.backend.weights,
+            "decoder": self.backend.decoder,
             "pipeline_version": PIPELINE_VERSION,
             "prompt_version": self.prompts.version,
             "schema_version": SCHEMA_VERSION,
@@ -350,17 +351,22 @@ def _quoting_sentences(
 
 
 def _distinct(items: list[Any]) -> list[Any]:
-    """Drop exact repeats: tiny models often write the same item, or quote, several times."""
-    seen: set[str] = set()
-    unique = []
+    """Drop exact repeats: tiny models often write the same item, quote or participant several
+    times."""
     for item in items:
         quotes = list(dict.fromkeys(e.quote for e in item.evidence))
         item.evidence = [next(e for e in item.evidence if e.quote == q) for q in quotes]
-        key = item.model_dump_json()
-        if key not in seen:
-            seen.add(key)
-            unique.append(item)
-    return unique
+        for name, value in item:
+            if isinstance(value, list) and name != "evidence":
+                setattr(item, name, _without_repeats(value))
+    return _without_repeats(items)
+
+
+def _without_repeats(values: list[Any]) -> list[Any]:
+    kept = {}
+    for value in values:
+        kept.setdefault(value.model_dump_json() if isinstance(value, BaseModel) else repr(value), value)
+    return list(kept.values())
 
 
 def _one_per_fact(section: str, items: list[Any]) -> list[Any]:
