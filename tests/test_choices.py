@@ -170,6 +170,7 @@ def test_items_a_tiny_model_wrote_for_one_fact_from_several_sentences_become_one
         attack(3, "Al-Naim market", None),  # target and weapon: all it states agrees
         attack(4, "army positions", "El Obeid", weapon="drone"),
     ]
+    shelling.append(attack(2, "Al-Naim market", "Um Ruwaba"))  # the second's sentence again
     merged = _one_per_fact("attacks", shelling)
     assert [a.target for a in merged] == ["Al-Naim livestock market", "army positions"]
     assert [e.start for e in merged[0].evidence] == [10, 20, 30]

@@ -101,7 +101,7 @@ class SectionRequest(NamedTuple):
 LEAD_SENTENCES = 5
 """Sentences a grammar backend reads for the overview: a news article's lead says what it is about."""
 
-PIPELINE_VERSION = 8
+PIPELINE_VERSION = 9
 """Bump when the extraction logic changes what a model is asked: it is part of the eval cache key."""
 
 MAX_ARTICLE_CHARS = 1_000_000
@@ -382,8 +382,8 @@ def _one_per_fact(section: str, items: list[Any]) -> list[Any]:
         twin = next((kept for kept in facts if key_agreement(section, kept, item) >= share), None)
         if twin is None:
             facts.append(item)
-        else:
-            twin.evidence = [*twin.evidence, *item.evidence]
+        else:  # two items may point at one sentence: it is listed once
+            twin.evidence = [*twin.evidence, *(e for e in item.evidence if e not in twin.evidence)]
     return facts
 
 
