@@ -102,7 +102,8 @@ LEAD_SENTENCES = 5
 """Sentences a grammar backend reads for the overview: a news article's lead says what it is about."""
 
 PIPELINE_VERSION = 9
-"""Bump when the extraction logic changes what a model is asked: it is part of the eval cache key."""
+"""Bump when the extraction logic changes what a model is asked, or what is made of its answer:
+it is part of the eval cache key."""
 
 MAX_ARTICLE_CHARS = 1_000_000
 """Hard cap: longer input is refused, not chunked (about 250 chunks' worth of calls)."""
@@ -383,7 +384,7 @@ def _one_per_fact(section: str, items: list[Any]) -> list[Any]:
         if twin is None:
             facts.append(item)
         else:  # two items may point at one sentence: it is listed once
-            twin.evidence = [*twin.evidence, *(e for e in item.evidence if e not in twin.evidence)]
+            twin.evidence = _without_repeats([*twin.evidence, *item.evidence])
     return facts
 
 
