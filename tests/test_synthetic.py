@@ -51,7 +51,8 @@ def test_every_evidence_quote_is_exactly_its_span_and_a_sentence_the_grammar_off
 
 
 def test_each_item_is_first_quoted_by_a_sentence_with_its_section_cues(examples):
-    # choices.candidate_sentences offers a section only sentences with its cue words.
+    # Synthetic items are phrased with their section's cue words, which the relevance model
+    # that picks candidate sentences (choices.candidate_spans) counts.
     for ex in examples:
         for section, item in ex.gold.items():
             quote = item.evidence[0].quote

@@ -65,9 +65,10 @@ class Section:
     """Share of the key fields stated that must agree for two items a tiny model wrote from two
     sentences to be one fact (it tends to write an item per sentence that mentions the fact)."""
     cues: tuple[str, ...]
-    """Patterns of words (English, French, Spanish) signalling a sentence may report the section."""
+    """Patterns of words (English, French, Spanish) signalling a sentence may report the section:
+    how many a sentence has is one of the relevance model's features (`relevance.features`)."""
     grammar_max_items: int
-    """Most items the grammar lets a tiny model write (one per candidate sentence at most)."""
+    """Most items the grammar lets a tiny model write."""
     grammar_max_tokens: int
     """The answer's budget for a model under a grammar: a tiny model that loops stops there."""
     describe: Callable[[Any], str]

@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 from pydantic import BaseModel, Field
 
 from .backends import DEFAULT_MODEL, MODELS_KEPT, Backend, resolve_backend
-from .choices import Choices, constrain_overview, constrain_schema
+from .choices import Choices, candidates_id, constrain_overview, constrain_schema
 from .chunking import Chunk, chunk_article, merge_chunk_summaries
 from .errors import ArticleTooLongError, CeasefireError, InvalidAnswerError, InvalidArticleError
 from .grounding import ground_evidence, split_sentences
@@ -101,7 +101,7 @@ class SectionRequest(NamedTuple):
 LEAD_SENTENCES = 5
 """Sentences a grammar backend reads for the overview: a news article's lead says what it is about."""
 
-PIPELINE_VERSION = 9
+PIPELINE_VERSION = 10
 """Bump when the extraction logic changes what a model is asked, or what is made of its answer:
 it is part of the eval cache key."""
 
@@ -177,6 +177,7 @@ class Summarizer:
             "model": self.backend.model,
             "weights": self.backend.weights,
             "decoder": self.backend.decoder,
+            "candidates": candidates_id() if self.backend.constrained else None,
             "pipeline_version": PIPELINE_VERSION,
             "prompt_version": self.prompts.version,
             "schema_version": SCHEMA_VERSION,
