@@ -4,9 +4,10 @@ Under a grammar a tiny model sees only a section's candidate sentences (choices.
 sentences those are bounds what it can find, and every sentence that states nothing for the
 section is one it may still write an item from. Counting cue words ("support", "force",
 "plan") offered the sentence of 77% of dev's labelled guarantees among 4.6 sentences an
-article, 22% of them labelled; this model, trained on the teacher corpus
+article, of which 22% were a labelled item's evidence; this model, trained on the teacher corpus
 (`python -m ceasefire_train.relevance`), ranks sentences by the words and word pairs that
-labelled sentences carry, with the cue count as one more feature.
+labelled sentences carry, with the cue count as one more feature: at the threshold dev chose
+(`choices.MIN_RELEVANCE`) it offers 94% of those guarantees among 3.4 sentences.
 """
 
 from __future__ import annotations
