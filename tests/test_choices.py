@@ -10,10 +10,12 @@ from ceasefire.choices import (
     candidate_spans,
     constrain_overview,
     constrain_schema,
+    country_choices,
     name_choices,
     number_choices,
     sentence_of,
 )
+from ceasefire.countries import is_country
 from ceasefire.schema import Evidence
 from ceasefire.sections import BY_NAME
 from ceasefire.summarize import Overview
@@ -84,6 +86,39 @@ def test_integer_fields_get_integer_choices_and_null():
     assert injured["anyOf"] == [{"enum": [3]}, {"type": "null"}]
     # A target is a common noun ("oil depot"), not a name: it stays free text.
     assert schema["$defs"]["Attack"]["properties"]["target"]["type"] == "string"
+
+
+def test_an_attacks_country_is_one_the_article_names_anywhere():
+    choices = Choices.for_section(ARTICLE, "attacks")
+    country = constrain_schema(AttacksSection.model_json_schema(), choices, "attacks")["$defs"]["Attack"]
+    # "Russia" is named in another sentence than the attack's; "Ukrainian", "Lipetsk region",
+    # "Paris" and "Tuesday" are names of the article but no country's.
+    assert country["properties"]["country"]["anyOf"] == [{"enum": ["Russia"]}, {"type": "null"}]
+    assert "Lipetsk region" in choices.names
+    no_country = Choices.for_section("A drone hit a depot in the Lipetsk region on Sunday.", "attacks")
+    schema = constrain_schema(AttacksSection.model_json_schema(), no_country, "attacks")
+    assert schema["$defs"]["Attack"]["properties"]["country"] == {"type": "null"}
+
+
+def test_country_names_in_the_articles_languages_and_forms():
+    text = (
+        "Ukraine's army and Russie, with the DR Congo, Haití and the Gaza Strip; "
+        "in Sunday's talks, Catatumbo and the Democratic Republic of the Congo."
+    )
+    found = country_choices(text)
+    assert {
+        "Ukraine",
+        "Russie",
+        "DR Congo",
+        "Haití",
+        "Gaza Strip",
+        "Democratic Republic of the Congo",
+    } <= set(found)
+    assert not {"Ukraine's", "Sunday", "Sunday's", "Catatumbo"} & set(found)
+    assert all(
+        is_country(n) for n in ["Côte d'Ivoire", "cote d ivoire", "République démocratique du Congo", "Liban"]
+    )
+    assert not any(is_country(n) for n in ["Sunday", "Catatumbo", "Kharkiv", "Druze of Sweida", "Congolese"])
 
 
 def test_free_text_is_shortened_for_tiny_models():

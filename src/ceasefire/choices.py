@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import relevance
+from .countries import is_country
 from .grounding import quotable_spans, split_sentences
 from .schema import HEADLINE_WORDS, ArticleSummary, Evidence, Kind, fields_of_kind
 
@@ -34,6 +35,8 @@ MIN_SENTENCE_CHARS = 12
 # Property names whose values are names, or numbers, of the article (their kind in schema.py).
 NAME_FIELDS = fields_of_kind(ArticleSummary, Kind.name)
 NUMBER_FIELDS = fields_of_kind(ArticleSummary, Kind.number)
+COUNTRY_FIELDS = {"country"}
+"""Name fields a grammar limits to the article's country names (`country_choices`)."""
 
 _CONNECTORS = {"of", "the", "and", "de", "du", "des", "la", "le", "del", "al", "el", "for", "on"}
 _PLACE_WORDS = {"region", "province", "state", "oblast", "district", "territory", "city", "county",
@@ -45,6 +48,7 @@ _SENTENCE_OPENERS = {
     "le", "la", "les", "un", "une", "el", "los", "las", "una", "en", "selon", "según",
 }  # fmt: skip
 _WORD = re.compile(r"[^\W\d_][\w'’.-]*", re.UNICODE)
+_POSSESSIVE = re.compile(r"['’]s?$")
 _NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?![\w])")
 
 
@@ -103,6 +107,13 @@ def name_choices(sentences: Sequence[str]) -> list[str]:
     return [n for n in dict.fromkeys(names) if '"' not in n and "\\" not in n]
 
 
+def country_choices(article: str) -> list[str]:
+    """The article's names that are countries ("Ukraine" also from "Ukraine's"), anywhere in it:
+    an attack's sentence often names only the town."""
+    names = name_choices([article[a:b] for a, b in split_sentences(article)])
+    return list(dict.fromkeys(n for n in (_POSSESSIVE.sub("", n) for n in names) if is_country(n)))
+
+
 def _sub_phrases(run: list[str], longest: int = 5) -> list[str]:
     phrases = []
     for start in range(len(run)):
@@ -125,12 +136,13 @@ class Choices:
     """The candidate sentences, numbered from 1 in the prompt."""
     names: list[str]
     numbers: list[float]
+    countries: list[str]
 
     @classmethod
     def for_section(cls, article: str, section: str) -> Choices:
         spans = candidate_spans(article, section)
         sentences = [article[a:b] for a, b in spans]
-        return cls(spans, name_choices(sentences), number_choices(sentences))
+        return cls(spans, name_choices(sentences), number_choices(sentences), country_choices(article))
 
 
 def constrain_schema(
@@ -143,6 +155,10 @@ def constrain_schema(
         for name, prop in definition.get("properties", {}).items():
             if name == "sentence":
                 definition["properties"][name] = {"enum": list(range(1, len(choices.spans) + 1))}
+            elif name in COUNTRY_FIELDS:
+                definition["properties"][name] = _restricted(
+                    prop, {"enum": choices.countries} if choices.countries else None
+                )
             elif name in NAME_FIELDS and choices.names:
                 definition["properties"][name] = _restricted(prop, {"enum": choices.names})
             elif name in NUMBER_FIELDS:

@@ -4,8 +4,10 @@ the schema leaves no choice about written without asking the model.
 llama-cpp-python 0.3.36 puts a response format's grammar in its sampler chain, which checks
 every token of the vocabulary (Gemma's 262,144) against the grammar at every step. Under
 greedy decoding only the most likely token that the grammar allows matters, and most steps it
-is the most likely token of all: one check settles it, and the whole vocabulary is scanned
-only when that token is refused. llama.cpp's own `common_sampler` does the same.
+is the most likely token of all: one check settles it. llama.cpp's own `common_sampler` does
+the same, and where that token is refused it scans the whole vocabulary (55 ms); here the
+model's next likeliest tokens are checked one by one first (30 µs each), which settles most
+refusals (the seed, model loaded: 9.6 s against 10.5 scanning at every refusal, the same answer).
 
 Much of an answer is fixed by the schema once its first characters are written: the next key
 of an object (every property is required, in the schema's order) with its colon where the
@@ -50,6 +52,10 @@ def decoder_id(*, forcing: bool, closing_repeats: bool) -> str:
     shortcuts = [name for name, on in (("forced text", forcing), ("closing repeats", closing_repeats)) if on]
     return " + ".join([f"greedy grammar v{DECODER_VERSION}", *shortcuts])
 
+
+TOP_CHECKED = 64
+"""Where the grammar refuses the model's first choice, its next likeliest tokens checked one by
+one before the whole vocabulary is."""
 
 # llama_token_data as numpy lays it out: the whole vocabulary is handed to llama.cpp in place.
 _TOKEN_DATA = np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)], align=True)
@@ -98,8 +104,11 @@ class GreedyGrammar:
         self._closing_repeats = closing_repeats
         self._closing_tokens: dict[str, list[int]] = {}
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self.refusals = 0
+        """Steps where the grammar refused the model's first choice."""
         self.scans = 0
-        """Steps where the model's choice was refused and the whole vocabulary was checked."""
+        """Of those, steps where none of the next TOP_CHECKED was allowed either, and the
+        whole vocabulary was checked."""
         self.forced = 0
         """Tokens written without a decoding step of their own."""
         self.repeats_closed = 0
@@ -137,13 +146,24 @@ class GreedyGrammar:
             return best
         best = int(np.argmax(logits))
         if not self._allows(best, float(logits[best])):
-            self.scans += 1
-            self._vocabulary["logit"] = logits
-            data = self._vocabulary.ctypes.data_as(llama_cpp.llama_token_data_p)
-            self._apply(data, len(self._vocabulary))
-            best = int(np.argmax(self._vocabulary["logit"]))
+            self.refusals += 1
+            best = self._best_allowed(logits)
         self._accept(best)
         return best
+
+    def _best_allowed(self, logits: np.ndarray) -> int:
+        """The most likely token the grammar allows: the first allowed of the model's
+        TOP_CHECKED likeliest, checked one by one (a token costs 30 µs, the vocabulary 55 ms),
+        else the best of the whole vocabulary."""
+        top = np.argpartition(-logits, TOP_CHECKED)[:TOP_CHECKED]
+        for token in sorted(top.tolist(), key=lambda t: (-logits[t], t)):
+            if self._allows(token, float(logits[token])):
+                return token
+        self.scans += 1
+        self._vocabulary["logit"] = logits
+        data = self._vocabulary.ctypes.data_as(llama_cpp.llama_token_data_p)
+        self._apply(data, len(self._vocabulary))
+        return int(np.argmax(self._vocabulary["logit"]))
 
     def _closing_repeat(self, logits: np.ndarray) -> int | None:
         """Where the element being written repeats an earlier one of its list, the most likely

@@ -101,7 +101,7 @@ class SectionRequest(NamedTuple):
 LEAD_SENTENCES = 5
 """Sentences a grammar backend reads for the overview: a news article's lead says what it is about."""
 
-PIPELINE_VERSION = 10
+PIPELINE_VERSION = 11
 """Bump when the extraction logic changes what a model is asked, or what is made of its answer:
 it is part of the eval cache key."""
 
