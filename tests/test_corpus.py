@@ -1,4 +1,5 @@
-"""The teacher corpus (training/corpus) and its focus batch (training/corpus-focus): sound labels,
+"""The teacher corpus (training/corpus) and its focus batches (training/corpus-focus,
+training/corpus-talks): sound labels,
 manifests that tell the truth, what each was built for, and nothing that leaks an eval article
 into training."""
 
@@ -17,7 +18,8 @@ from conftest import ROOT
 
 CORPUS = ROOT / "training" / "corpus"
 FOCUS = ROOT / "training" / "corpus-focus"
-TEACHER_LABELLED = pytest.mark.parametrize("corpus", [CORPUS, FOCUS], ids=["corpus", "focus"])
+TALKS = ROOT / "training" / "corpus-talks"
+TEACHER_LABELLED = pytest.mark.parametrize("corpus", [CORPUS, FOCUS, TALKS], ids=["corpus", "focus", "talks"])
 HEAD = 600
 """Characters compared for near-duplicates: the headline and lead, where a copy shows."""
 
@@ -100,6 +102,29 @@ def test_the_focus_batch_is_rich_in_what_the_default_misses():
 
     assert per_article(FOCUS) >= 2 * per_article(CORPUS)
     assert sorted({row["focus"] for row in manifest(FOCUS)}) == ["both", "guarantees", "territory"]
+
+
+def test_the_talks_batch_is_rich_in_what_the_default_misses():
+    """Built because the default leaves talks' mediators, positions and sticking points short, names
+    delegations by their country, and calls most talks agreed: per talks item it holds more of
+    each than the corpus, delegations named as such, and "agreed" for at most one item in five."""
+
+    def talks(corpus):
+        golds = [
+            ArticleSummary.model_validate_json(p.read_text("utf-8")) for p in (corpus / "gold").glob("*.json")
+        ]
+        return [t for g in golds for t in g.ceasefire_talks]
+
+    def per_item(items, field):
+        return sum(len(getattr(t, field)) for t in items) / len(items)
+
+    batch, corpus = talks(TALKS), talks(CORPUS)
+    for field in ["mediators", "positions", "sticking_points"]:
+        assert per_item(batch, field) >= 1.5 * per_item(corpus, field), field
+    delegations = [p for t in batch for p in t.participants if "delegation" in p.name.lower()]
+    assert len(delegations) >= 0.1 * sum(len(t.participants) for t in batch)
+    assert sum(t.status == "agreed" for t in batch) <= len(batch) / 5
+    assert {row["focus"] for row in manifest(TALKS)} == {"talks"}
 
 
 @TEACHER_LABELLED
