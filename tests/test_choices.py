@@ -6,6 +6,7 @@ import json
 
 from ceasefire import relevance
 from ceasefire.choices import (
+    MIN_ITEM_RELEVANCE,
     Choices,
     candidate_spans,
     constrain_overview,
@@ -13,6 +14,7 @@ from ceasefire.choices import (
     country_choices,
     name_choices,
     number_choices,
+    scored_candidates,
     sentence_of,
 )
 from ceasefire.countries import is_country
@@ -21,6 +23,7 @@ from ceasefire.sections import BY_NAME
 from ceasefire.summarize import Overview
 
 AttacksSection = BY_NAME["attacks"].numbered_model
+TalksSection = BY_NAME["ceasefire_talks"].numbered_model
 TerritorySection = BY_NAME["territorial_control"].numbered_model
 
 ARTICLE = (
@@ -47,6 +50,47 @@ def test_candidates_are_the_relevant_sentences_whole():
     )
 
 
+def test_an_item_stands_only_on_a_sentence_relevant_enough():
+    from ceasefire import Summarizer
+    from ceasefire.schema import CeasefireTalks
+    from ceasefire.summarize import _resting_on
+
+    talks = Choices.for_section(ARTICLE, "ceasefire_talks")
+    weather, coalition = talks.spans  # both read by the model, only one firm enough to rest on
+    scores = dict(scored_candidates(ARTICLE, "ceasefire_talks"))
+    assert scores[weather] < MIN_ITEM_RELEVANCE <= scores[coalition]
+    assert talks.firm == {coalition}
+
+    def item(span):
+        quote = Evidence(quote=ARTICLE[span[0] : span[1]], start=span[0], end=span[1])
+        return CeasefireTalks(title="t", status="ongoing", evidence=[quote])
+
+    on_weather, on_both, on_coalition = item(weather), item(weather), item(coalition)
+    on_both.evidence.append(on_coalition.evidence[0])  # two items merged as one fact
+    kept = _resting_on(talks.firm, [on_weather, on_both, on_coalition])
+    assert [id(k) for k in kept] == [id(on_both), id(on_coalition)]
+    # Guarantees: a candidate, but none firm; every item would be dropped, so it is not asked.
+    guarantees = Choices.for_section(ARTICLE, "security_guarantees")
+    assert guarantees.spans and not guarantees.firm
+    asked = [r.call.name for r in Summarizer.from_model("local/smollm2-135m").section_requests(ARTICLE)]
+    assert asked == ["overview", "ceasefire_talks", "attacks", "territorial_control"]
+
+
+def test_third_parties_are_required_where_the_talks_sentences_name_their_role():
+    def talks(text):
+        choices = Choices.for_section(text, "ceasefire_talks")
+        schema = constrain_schema(TalksSection.model_json_schema(), choices, "ceasefire_talks")
+        return schema["$defs"]["CeasefireTalks"]["properties"]
+
+    mediated = talks("Qatar and Egypt are mediating the ceasefire talks between Israel and Hamas.")
+    assert mediated["mediators"]["minItems"] == 1 and "Qatar" in mediated["mediators"]["items"]["enum"]
+    assert {"type": "null"} in mediated["host"]["anyOf"]  # no host named: it may stay null
+    hosted = talks("Turkey hosted the ceasefire talks between the Russian and Ukrainian delegations.")
+    assert "Turkey" in hosted["host"]["enum"] and "anyOf" not in hosted["host"]
+    plain = talks("Israeli and Hamas negotiators resumed ceasefire talks in Doha.")
+    assert "minItems" not in plain["mediators"] and {"type": "null"} in plain["host"]["anyOf"]
+
+
 def test_sentence_of_points_to_the_sentence_holding_most_of_the_evidence():
     spans = candidate_spans(ARTICLE, "territorial_control") + candidate_spans(ARTICLE, "attacks")
     start = ARTICLE.index("A Ukrainian drone")
@@ -63,6 +107,14 @@ def test_names_and_numbers_come_from_the_sentences():
     assert "The" not in names and "of the Willing" not in names
     assert "Mandalay region" in name_choices(["Rebels hold most of the Mandalay region."])
     assert number_choices(["about 75% of Donetsk and 1,200 soldiers"]) == [75.0, 1200.0]
+    # Small tolls are spelled out; words that are also English words or articles are not numbers.
+    spelled = [
+        "killing five soldiers.",
+        "Dos policías murieron",
+        "dix-sept morts",
+        "once again un drone, seize",
+    ]
+    assert number_choices(spelled) == [5.0, 2.0, 17.0]
 
 
 def test_constrain_schema_restricts_sentence_numbers_names_numbers_and_lengths():
@@ -75,6 +127,12 @@ def test_constrain_schema_restricts_sentence_numbers_names_numbers_and_lengths()
     assert item["share_percent"]["anyOf"][0] == {"enum": [75.0, 99.0]}
     # Two items from one sentence (Donetsk and Luhansk): the list is not bounded by the sentences.
     assert "maxItems" not in schema["properties"]["territorial_control"]
+    # A sentence that relevant (log-odds 6) reports an item: the list may not be empty. The talks
+    # sentences (-1.4 at best) may report none.
+    assert choices.sure and schema["properties"]["territorial_control"]["minItems"] == 1
+    talks = Choices.for_section(ARTICLE, "ceasefire_talks")
+    talks_schema = constrain_schema(TalksSection.model_json_schema(), talks, "ceasefire_talks")
+    assert not talks.sure and "minItems" not in talks_schema["properties"]["ceasefire_talks"]
     bounded = constrain_schema(TerritorySection.model_json_schema(), choices, "territorial_control", 4)
     assert bounded["properties"]["territorial_control"]["maxItems"] == 4
 

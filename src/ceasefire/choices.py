@@ -30,7 +30,26 @@ Chosen on dev (`ceasefire eval candidates`, then `ceasefire eval`): at -5 with 8
 sentence of 98% of the labelled items is offered (talks 100%, guarantees 94%, attacks 100%,
 territory 97%) among 15.5 sentences an article, micro-F1 0.460; at -4 with 6 at most, 93% among
 10.8, 0.427; counting cue words offered 92% among 21.5 (guarantees 77%), 0.389 on this machine."""
+MIN_ITEM_RELEVANCE = -2.0
+"""Least log-odds of the sentence an item rests on for the item to be kept. The model reads every
+candidate, but what it writes on a weakly relevant one is mostly wrong. The v11 dev run's
+answers re-scored with the items below each threshold dropped (`evals/item_relevance_sweep.py`):
+-5 (every item) 0.483 micro-F1, -4 0.503, -3 0.516, -2 0.524, -1.5 0.528, -1 0.524, 0 0.515;
+precision 0.50 to 0.63 at -2, the middle of the plateau."""
+MIN_SURE_RELEVANCE = 0.0
+"""Least log-odds of a sentence for the section's answer to hold one item at least. On dev, 78
+of the 80 sections with a sentence this relevant have labelled items, and the default left 11
+of those 78 empty. Dev micro-F1: none required 0.533, -1 0.548, 0 0.550, 1 0.548."""
 MIN_SENTENCE_CHARS = 12
+CUES = {
+    "mediators": re.compile(r"mediat|médiat|mediaci|broker|intermediar|shuttl", re.IGNORECASE),
+    "host": re.compile(r"\bhost|accueill|anfitri", re.IGNORECASE),
+}
+"""Name fields a grammar makes the model fill (a list not empty, a name not null) when a candidate
+sentence holds the cue. Left to itself, a tiny model leaves talks' third parties out where the
+article names them (dev: 9 mediators written for 38 labelled, 6 hosts for 12). On dev the
+mediation cue is in the talks sentences of 13 of the 19 articles with mediators and of 2 of the
+10 without; the host cue in 6 of 10 with a host and 2 of 14 without."""
 
 # Property names whose values are names, or numbers, of the article (their kind in schema.py).
 NAME_FIELDS = fields_of_kind(ArticleSummary, Kind.name)
@@ -50,6 +69,27 @@ _SENTENCE_OPENERS = {
 _WORD = re.compile(r"[^\W\d_][\w'’.-]*", re.UNICODE)
 _POSSESSIVE = re.compile(r"['’]s?$")
 _NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?![\w])")
+# Numbers written as words in English, French and Spanish: wire copy spells out small tolls
+# ("killing five soldiers", "dos policías murieron"). Not "one" (un, una are articles), nor
+# the Spanish "once" and the French "seize", English words too.
+_TENS = [*range(20, 100, 10)]
+_NUMBER_WORDS = {
+    **dict(zip(
+        "two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety".split(),
+        [*range(2, 20), *_TENS], strict=True,
+    )),
+    **dict(zip(
+        "deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze dix-sept "
+        "dix-huit dix-neuf vingt trente quarante cinquante soixante".split(),
+        [*range(2, 16), *range(17, 20), *_TENS[:5]], strict=True,
+    )),
+    **dict(zip(
+        "dos tres cuatro cinco seis siete ocho nueve diez doce trece catorce quince dieciséis diecisiete "
+        "dieciocho diecinueve veinte treinta cuarenta cincuenta sesenta setenta ochenta noventa".split(),
+        [*range(2, 11), *range(12, 20), *_TENS], strict=True,
+    )),
+}  # fmt: skip
 
 
 def sentence_spans(article: str) -> list[tuple[int, int]]:
@@ -58,18 +98,24 @@ def sentence_spans(article: str) -> list[tuple[int, int]]:
 
 
 def candidates_id() -> str:
-    """What decides the candidate sentences, for the eval cache key: the bounds and the
-    relevance model's weights."""
-    return f"{MAX_CANDIDATES}/{MIN_RELEVANCE}/{relevance.weights_id()}"
+    """What decides the candidate sentences and the items kept, for the eval cache key: the
+    bounds and the relevance model's weights."""
+    bounds = (MAX_CANDIDATES, MIN_RELEVANCE, MIN_ITEM_RELEVANCE, MIN_SURE_RELEVANCE)
+    return "/".join(map(str, [*bounds, relevance.weights_id()]))
 
 
 def candidate_spans(article: str, section: str) -> list[tuple[int, int]]:
     """(start, end) of up to MAX_CANDIDATES sentences likeliest to report the section, in
     article order: those at least MIN_RELEVANCE."""
+    return [span for span, _ in scored_candidates(article, section)]
+
+
+def scored_candidates(article: str, section: str) -> list[tuple[tuple[int, int], float]]:
+    """The candidate sentences (`candidate_spans`), each with its relevance log-odds."""
     spans = sentence_spans(article)
     scored = [(relevance.score(article[a:b], i, section), i) for i, (a, b) in enumerate(spans)]
     best = sorted((s for s in scored if s[0] >= MIN_RELEVANCE), key=lambda s: (-s[0], s[1]))
-    return [spans[i] for _, i in sorted(best[:MAX_CANDIDATES], key=lambda s: s[1])]
+    return [(spans[i], score) for score, i in sorted(best[:MAX_CANDIDATES], key=lambda s: s[1])]
 
 
 def sentence_of(evidence: Sequence[Evidence], spans: Sequence[tuple[int, int]]) -> int | None:
@@ -125,8 +171,12 @@ def _sub_phrases(run: list[str], longest: int = 5) -> list[str]:
 
 
 def number_choices(sentences: Sequence[str]) -> list[float]:
-    """Every number written in the sentences ("1,200" gives 1200)."""
-    numbers = [float(m.replace(",", "")) for s in sentences for m in _NUMBER.findall(s)]
+    """Every number written in the sentences, in figures ("1,200" gives 1200) or words ("five")."""
+    numbers = []
+    for sentence in sentences:
+        numbers += [float(m.replace(",", "")) for m in _NUMBER.findall(sentence)]
+        words = (w.rstrip(".").lower() for w in _WORD.findall(sentence))
+        numbers += [float(_NUMBER_WORDS[w]) for w in words if w in _NUMBER_WORDS]
     return list(dict.fromkeys(numbers))
 
 
@@ -137,12 +187,23 @@ class Choices:
     names: list[str]
     numbers: list[float]
     countries: list[str]
+    firm: frozenset[tuple[int, int]] = frozenset()
+    """The spans an item may rest on: relevance at least MIN_ITEM_RELEVANCE."""
+    required: frozenset[str] = frozenset()
+    """Name fields the model must fill: the sentences hold their cue (`CUES`)."""
+    sure: bool = False
+    """A sentence is relevant enough (MIN_SURE_RELEVANCE) that the section's list may not be empty."""
 
     @classmethod
     def for_section(cls, article: str, section: str) -> Choices:
-        spans = candidate_spans(article, section)
+        scored = scored_candidates(article, section)
+        spans = [span for span, _ in scored]
+        firm = frozenset(span for span, score in scored if score >= MIN_ITEM_RELEVANCE)
         sentences = [article[a:b] for a, b in spans]
-        return cls(spans, name_choices(sentences), number_choices(sentences), country_choices(article))
+        required = frozenset(field for field, cue in CUES.items() if cue.search(" ".join(sentences)))
+        names = name_choices(sentences)
+        sure = any(score >= MIN_SURE_RELEVANCE for _, score in scored)
+        return cls(spans, names, number_choices(sentences), country_choices(article), firm, required, sure)
 
 
 def constrain_schema(
@@ -160,7 +221,8 @@ def constrain_schema(
                     prop, {"enum": choices.countries} if choices.countries else None
                 )
             elif name in NAME_FIELDS and choices.names:
-                definition["properties"][name] = _restricted(prop, {"enum": choices.names})
+                required = name in choices.required
+                definition["properties"][name] = _restricted(prop, {"enum": choices.names}, required)
             elif name in NUMBER_FIELDS:
                 integer = "integer" in str(prop)
                 values = [
@@ -171,6 +233,8 @@ def constrain_schema(
                 if "percent" in name:
                     values = [v for v in values if v <= 100]
                 definition["properties"][name] = _restricted(prop, {"enum": values} if values else None)
+    if list_field and choices.sure and list_field in schema.get("properties", {}):
+        schema["properties"][list_field]["minItems"] = 1
     # The list is not bounded by the number of sentences: one sentence may state two items
     # ("Russia controls 75% of Donetsk and 99% of Luhansk").
     return schema
@@ -208,11 +272,16 @@ def bound_for_grammar(
     return schema
 
 
-def _restricted(prop: dict[str, Any], allowed: dict[str, Any] | None) -> dict[str, Any]:
-    """Keep null if the property allowed it; a list keeps its length bounds."""
+def _restricted(
+    prop: dict[str, Any], allowed: dict[str, Any] | None, required: bool = False
+) -> dict[str, Any]:
+    """Keep null if the property allowed it and is not `required`; a list keeps its length
+    bounds, and holds one element at least if `required`."""
     if prop.get("type") == "array":
-        return {**prop, "items": allowed} if allowed else {**prop, "maxItems": 0}
-    nullable = any(option.get("type") == "null" for option in prop.get("anyOf", []))
+        if not allowed:
+            return {**prop, "maxItems": 0}
+        return {**prop, "items": allowed, **({"minItems": 1} if required else {})}
+    nullable = not required and any(option.get("type") == "null" for option in prop.get("anyOf", []))
     if allowed is None:
         return {"type": "null"} if nullable else prop
     return {"anyOf": [allowed, {"type": "null"}]} if nullable else allowed
@@ -232,8 +301,8 @@ def constrain_overview(schema: dict[str, Any], article: str) -> dict[str, Any]:
     headlines = [s for s in lead if len(s.split()) <= HEADLINE_WORDS]
     schema["properties"]["headline"] = {"enum": headlines or [" ".join(lead[0].split()[:HEADLINE_WORDS])]}
     schema["properties"]["summary"] = {"enum": list(dict.fromkeys(summaries))}
-    # The conflict is named in the lead: "Sudan" scores as "Sudan civil war" does.
-    names = name_choices(quotable_spans(article)[:5])
+    # The conflict is named in the lead: "Sudan" scores as "Sudan civil war" does, "Sudan's" not.
+    names = list(dict.fromkeys(_POSSESSIVE.sub("", n) for n in name_choices(quotable_spans(article)[:5])))
     if names:
         schema["properties"]["conflict"] = {"anyOf": [{"enum": names}, {"type": "null"}]}
     return schema

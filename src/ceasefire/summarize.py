@@ -91,6 +91,8 @@ class SectionRequest(NamedTuple):
     """Narrows the JSON schema for a grammar backend; None for the others."""
     sentences: list[tuple[int, int]] | None
     """(start, end) of the numbered sentences shown to a grammar backend; None for the others."""
+    firm: frozenset[tuple[int, int]] = frozenset()
+    """Those of `sentences` an item may rest on (`Choices.firm`); the others' items are dropped."""
 
     @property
     def response_model(self) -> type[BaseModel]:
@@ -101,7 +103,7 @@ class SectionRequest(NamedTuple):
 LEAD_SENTENCES = 5
 """Sentences a grammar backend reads for the overview: a news article's lead says what it is about."""
 
-PIPELINE_VERSION = 11
+PIPELINE_VERSION = 13
 """Bump when the extraction logic changes what a model is asked, or what is made of its answer:
 it is part of the eval cache key."""
 
@@ -252,20 +254,20 @@ class Summarizer:
         requests = []
         for call in SECTION_CALLS:
             if call.name == "overview":
-                spans = split_sentences(article)[:LEAD_SENTENCES]
+                spans, firm = split_sentences(article)[:LEAD_SENTENCES], frozenset()
                 constrain = functools.partial(constrain_overview, article=article)
             else:
                 choices = Choices.for_section(article, call.name)
-                if not choices.spans:
+                if not choices.firm:  # every item would be dropped
                     continue
-                spans = choices.spans
+                spans, firm = choices.spans, choices.firm
                 constrain = functools.partial(
                     constrain_schema, choices=choices, list_field=call.name, max_items=call.grammar_max_items
                 )
             sentences = self.prompts.render("sentences", sentences=[article[a:b] for a, b in spans])
             task = self.prompts.render(call.name, numbered=True)
             messages = [system, {"role": "user", "content": f"{sentences}\n\n{task}"}]
-            requests.append(SectionRequest(call, messages, constrain, spans))
+            requests.append(SectionRequest(call, messages, constrain, spans, firm))
         return requests
 
     def _summarize_text(self, article: str, usage: Usage) -> tuple[ArticleSummary, list[str]]:
@@ -294,7 +296,7 @@ class Summarizer:
                 answers.update(answer.model_dump())
             elif request.sentences is not None:
                 items = _quoting_sentences(article, request.sentences, getattr(answer, call.name), call.name)
-                answers[call.name] = _one_per_fact(call.name, _distinct(items))
+                answers[call.name] = _resting_on(request.firm, _one_per_fact(call.name, _distinct(items)))
             else:
                 items = _distinct(getattr(answer, call.name))
                 answers[call.name] = self._grounded(article, request.messages, call, items, usage)
@@ -350,6 +352,11 @@ def _quoting_sentences(
             evidence = Evidence(quote=article[start:end], start=start, end=end, alignment=Alignment.exact)
             items.append(BY_NAME[section].item.model_validate({**data, "evidence": [evidence]}))
     return items
+
+
+def _resting_on(firm: frozenset[tuple[int, int]], items: list[Any]) -> list[Any]:
+    """The items with a sentence of `firm` (`Choices.firm`) among their evidence."""
+    return [item for item in items if any((e.start, e.end) in firm for e in item.evidence)]
 
 
 def _distinct(items: list[Any]) -> list[Any]:
