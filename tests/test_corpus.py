@@ -106,7 +106,7 @@ def test_the_focus_batch_is_rich_in_what_the_default_misses():
 
 def test_the_talks_batch_is_rich_in_what_the_default_misses():
     """Built because the default leaves talks' mediators, positions and sticking points short, names
-    delegations by their country, and calls most talks agreed: per talks item it holds more of
+    delegations by their country, and calls too many talks agreed: per talks item it holds more of
     each than the corpus, delegations named as such, and "agreed" for at most one item in five."""
 
     def talks(corpus):
