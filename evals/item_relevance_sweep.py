@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from ceasefire import relevance
-from ceasefire.choices import sentence_spans
+from ceasefire.choices import scored_candidates
 from ceasefire.evals.dataset import load_dataset
 from ceasefire.evals.scoring import aggregate, score_article
 from ceasefire.evals.store import RunStore
@@ -23,14 +22,10 @@ from ceasefire.schema import SECTIONS, ArticleSummary
 THRESHOLDS = [-5.0, -4.0, -3.0, -2.5, -2.0, -1.5, -1.0, 0.0]
 
 
-def item_relevance(article: str, section: str, item) -> float:
-    """The best log-odds among the sentences the item's evidence starts in."""
-    spans = sentence_spans(article)
-    return max(
-        (relevance.score(article[a:b], i, section) for e in item.evidence for i, (a, b) in enumerate(spans)
-         if e.start is not None and a <= e.start < b),
-        default=float("-inf"),
-    )  # fmt: skip
+def item_relevance(scores: dict[tuple[int, int], float], item) -> float:
+    """The best log-odds among the item's sentences: under a grammar each evidence span is a
+    candidate sentence, scored as the library scores it (`choices.scored_candidates`)."""
+    return max((scores.get((e.start, e.end), float("-inf")) for e in item.evidence), default=float("-inf"))
 
 
 def main() -> None:
@@ -47,9 +42,10 @@ def main() -> None:
             continue
         sample = samples[result["article_id"]]
         summary = ArticleSummary.model_validate_json(result["summary"])
-        ranks = {
-            (s, id(it)): item_relevance(sample.text, s, it) for s in SECTIONS for it in getattr(summary, s)
-        }
+        ranks = {}
+        for section in SECTIONS:
+            scores = dict(scored_candidates(sample.text, section))
+            ranks |= {(section, id(it)): item_relevance(scores, it) for it in getattr(summary, section)}
         scored.append((sample.gold, summary, ranks))
     print(f"run {run['run_id']} ({run['model']}, {len(scored)} articles)")
     print("threshold  micro P  micro R  micro F1  items kept")

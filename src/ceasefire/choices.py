@@ -12,6 +12,7 @@ reads the whole article, writes free text, and grounding then aligns its quotes.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -156,8 +157,19 @@ def name_choices(sentences: Sequence[str]) -> list[str]:
 def country_choices(article: str) -> list[str]:
     """The article's names that are countries ("Ukraine" also from "Ukraine's"), anywhere in it:
     an attack's sentence often names only the town."""
-    names = name_choices([article[a:b] for a, b in split_sentences(article)])
-    return list(dict.fromkeys(n for n in (_POSSESSIVE.sub("", n) for n in names) if is_country(n)))
+    return list(_countries_in(article))
+
+
+@functools.lru_cache(maxsize=8)
+def _countries_in(article: str) -> tuple[str, ...]:
+    # Cached: every section's choices of one article ask for the same countries.
+    names = _without_possessives(name_choices([article[a:b] for a, b in split_sentences(article)]))
+    return tuple(n for n in names if is_country(n))
+
+
+def _without_possessives(names: Sequence[str]) -> list[str]:
+    """The names with a possessive dropped ("Sudan" for "Sudan's"), each once."""
+    return list(dict.fromkeys(_POSSESSIVE.sub("", n) for n in names))
 
 
 def _sub_phrases(run: list[str], longest: int = 5) -> list[str]:
@@ -200,10 +212,11 @@ class Choices:
         spans = [span for span, _ in scored]
         firm = frozenset(span for span, score in scored if score >= MIN_ITEM_RELEVANCE)
         sentences = [article[a:b] for a, b in spans]
-        required = frozenset(field for field, cue in CUES.items() if cue.search(" ".join(sentences)))
-        names = name_choices(sentences)
+        text = " ".join(sentences)
+        required = frozenset(field for field, cue in CUES.items() if cue.search(text))
         sure = any(score >= MIN_SURE_RELEVANCE for _, score in scored)
-        return cls(spans, names, number_choices(sentences), country_choices(article), firm, required, sure)
+        names, numbers = name_choices(sentences), number_choices(sentences)
+        return cls(spans, names, numbers, country_choices(article), firm, required, sure)
 
 
 def constrain_schema(
@@ -302,7 +315,7 @@ def constrain_overview(schema: dict[str, Any], article: str) -> dict[str, Any]:
     schema["properties"]["headline"] = {"enum": headlines or [" ".join(lead[0].split()[:HEADLINE_WORDS])]}
     schema["properties"]["summary"] = {"enum": list(dict.fromkeys(summaries))}
     # The conflict is named in the lead: "Sudan" scores as "Sudan civil war" does, "Sudan's" not.
-    names = list(dict.fromkeys(_POSSESSIVE.sub("", n) for n in name_choices(quotable_spans(article)[:5])))
+    names = _without_possessives(name_choices(quotable_spans(article)[:5]))
     if names:
         schema["properties"]["conflict"] = {"anyOf": [{"enum": names}, {"type": "null"}]}
     return schema
