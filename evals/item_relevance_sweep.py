@@ -28,13 +28,10 @@ def item_relevance(scores: dict[tuple[int, int], float], item) -> float:
     return max((scores.get((e.start, e.end), float("-inf")) for e in item.evidence), default=float("-inf"))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_id")
-    parser.add_argument("--store", default=".ceasefire/runs.sqlite")
-    args = parser.parse_args()
-    store = RunStore(args.store)
-    run = store.run(args.run_id)
+def sweep(store: RunStore, run_id: str, thresholds=THRESHOLDS) -> list[dict[str, float]]:
+    """Per threshold: the run's micro precision, recall and F1 with the items below it dropped,
+    and how many items were kept."""
+    run = store.run(run_id)
     samples = {s.id: s for s in load_dataset(run["dataset"])}
     scored = []
     for result in store.results(run["run_id"]):
@@ -44,12 +41,11 @@ def main() -> None:
         summary = ArticleSummary.model_validate_json(result["summary"])
         ranks = {}
         for section in SECTIONS:
-            scores = dict(scored_candidates(sample.text, section))
-            ranks |= {(section, id(it)): item_relevance(scores, it) for it in getattr(summary, section)}
+            relevance = dict(scored_candidates(sample.text, section))
+            ranks |= {(section, id(it)): item_relevance(relevance, it) for it in getattr(summary, section)}
         scored.append((sample.gold, summary, ranks))
-    print(f"run {run['run_id']} ({run['model']}, {len(scored)} articles)")
-    print("threshold  micro P  micro R  micro F1  items kept")
-    for threshold in THRESHOLDS:
+    rows = []
+    for threshold in thresholds:
         scores, kept = [], 0
         for gold, summary, ranks in scored:
             kept_items = {
@@ -58,9 +54,25 @@ def main() -> None:
             kept += sum(map(len, kept_items.values()))
             scores.append(score_article(gold, summary.model_copy(update=kept_items)))
         overall = aggregate(scores)["overall"]
+        rows.append(
+            {"threshold": threshold, **{k: overall[k] for k in ("precision", "recall", "f1")}, "kept": kept}
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_id")
+    parser.add_argument("--store", default=".ceasefire/runs.sqlite")
+    args = parser.parse_args()
+    store = RunStore(args.store)
+    run = store.run(args.run_id)
+    print(f"run {run['run_id']} ({run['model']})")
+    print("threshold  micro P  micro R  micro F1  items kept")
+    for row in sweep(store, run["run_id"]):
         print(
-            f"{threshold:9.1f}  {overall['precision']:7.3f}  {overall['recall']:7.3f}"
-            f"  {overall['f1']:8.4f}  {kept:10d}"
+            f"{row['threshold']:9.1f}  {row['precision']:7.3f}  {row['recall']:7.3f}"
+            f"  {row['f1']:8.4f}  {row['kept']:10d}"
         )
 
 

@@ -3,15 +3,18 @@ are stored, cached, re-scored and compared; the CLI is a thin layer over it."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 
 import pytest
 from typer.testing import CliRunner
 
+from ceasefire.choices import MIN_RELEVANCE, scored_candidates, sentence_of
 from ceasefire.cli import app
 from ceasefire.evals import RunStore, compare, load_dataset, rescore, run_eval
 from ceasefire.evals.store import SCHEMA_VERSION
+from ceasefire.schema import SECTIONS, Evidence
 from chat_server import ChatServer, Reply, article_of, schema_name
 from conftest import ROOT
 
@@ -201,3 +204,73 @@ def test_agreement_of_two_labellings(tmp_path):
     assert 0 < scores["overall"]["f1"] < 1
     result = CliRunner().invoke(app, ["eval", "agree", str(ROOT / "seeds"), str(other)])
     assert result.exit_code == 0 and "attacks" in result.output and "Agreement on 1 articles" in result.output
+
+
+def load_sweep():
+    spec = importlib.util.spec_from_file_location(
+        "item_relevance_sweep", ROOT / "evals/item_relevance_sweep.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_item_relevance_sweep_drops_the_items_on_weak_sentences(dataset, tmp_path):
+    """A stored run answering as a model under a grammar would: each gold item resting on the whole
+    candidate sentence its evidence lies in. The sweep keeps every item at the candidates' own floor
+    and fewer, and only those on sentences at least as relevant, as the threshold rises."""
+    relevance, results, items = {}, [], 0
+    for sample in load_dataset(dataset, "dev"):
+        answer = {}
+        for section in SECTIONS:
+            scored = scored_candidates(sample.text, section)
+            spans = [span for span, _ in scored]
+            kept = []
+            for item in getattr(sample.gold, section):
+                number = sentence_of(item.evidence, spans)
+                if number is None:
+                    continue
+                (start, end), score = scored[number - 1]
+                quote = sample.text[start:end]
+                kept.append(
+                    item.model_copy(update={"evidence": [Evidence(quote=quote, start=start, end=end)]})
+                )
+                relevance[sample.id, section, len(kept) - 1] = score
+            answer[section] = kept
+            items += len(kept)
+        summary = sample.gold.model_copy(update=answer).model_dump_json()
+        results.append(
+            {
+                "article_id": sample.id,
+                "summary": summary,
+                "error": None,
+                "raw": [],
+                "tokens_in": 0,
+                "tokens_out": 0,
+                "latency_s": 0.0,
+                "cached": 0,
+                "scores": None,
+            }
+        )
+    run = {
+        "run_id": "sweep-test",
+        "created": "now",
+        "model": "gold/sentences",
+        "prompt_version": "p",
+        "dataset": str(dataset / "dev"),
+        "split": "dev",
+        "config": {},
+        "scores": {},
+        "wall_s": 0.0,
+    }
+    store = RunStore(tmp_path / "runs.sqlite")
+    store.save_run(run, results)
+
+    thresholds = [MIN_RELEVANCE, -2.0, 0.0, 5.0]
+    rows = load_sweep().sweep(store, "sweep-test", thresholds)
+
+    assert [row["threshold"] for row in rows] == thresholds
+    assert [row["kept"] for row in rows] == [sum(s >= t for s in relevance.values()) for t in thresholds]
+    assert rows[0]["kept"] == items and rows[-1]["kept"] < items
+    recalls = [row["recall"] for row in rows]
+    assert recalls == sorted(recalls, reverse=True) and recalls[-1] < recalls[0]
