@@ -6,12 +6,14 @@ import json
 
 from ceasefire import relevance
 from ceasefire.choices import (
+    MANY_RELEVANCE,
     MIN_ITEM_RELEVANCE,
     Choices,
     candidate_spans,
     constrain_overview,
     constrain_schema,
     country_choices,
+    cued_status,
     name_choices,
     number_choices,
     scored_candidates,
@@ -76,6 +78,34 @@ def test_an_item_stands_only_on_a_sentence_relevant_enough():
     assert asked == ["overview", "ceasefire_talks", "attacks", "territorial_control"]
 
 
+def test_a_guarantees_status_is_read_from_its_wording_where_it_words_one():
+    from ceasefire.schema import SecurityGuarantee
+    from ceasefire.summarize import _status_as_worded
+
+    worded = {
+        "Britain and France have offered to lead a reassurance force.": "offered",
+        "European leaders urged Washington to commit to a backstop.": "demanded",
+        "Washington ruled out a defence pact modelled on Article 5.": "rejected",
+        "The Security Council adopted a resolution authorising the force.": "agreed",
+        "An EU mission of 200 monitors already patrols the border.": "in_force",
+        "La France s'est dite prête à envoyer des observateurs.": "offered",
+        "Estados Unidos rechazó enviar tropas.": "rejected",
+    }
+    for wording, status in worded.items():
+        assert cued_status(wording) == status, wording
+    assert cued_status("Germany will supply air defence systems.") is None  # no cue: the model's
+    assert cued_status("Kyiv demanded the force that Paris has offered.") is None  # two: the model's
+
+    def item(quote, status):
+        fields = {"guarantor": "France", "beneficiary": "Ukraine", "kind": "monitoring", "description": "d"}
+        return SecurityGuarantee(**fields, status=status, evidence=[Evidence(quote=quote)])
+
+    offered = item("France has offered observers.", "proposed")
+    unclear = item("Kyiv demanded the force that Paris has offered.", "proposed")
+    assert _status_as_worded("security_guarantees", [offered, unclear]) == [offered, unclear]
+    assert (offered.status, unclear.status) == ("offered", "proposed")
+
+
 def test_third_parties_are_required_where_the_talks_sentences_name_their_role():
     def talks(text):
         choices = Choices.for_section(text, "ceasefire_talks")
@@ -129,12 +159,34 @@ def test_constrain_schema_restricts_sentence_numbers_names_numbers_and_lengths()
     assert "maxItems" not in schema["properties"]["territorial_control"]
     # A sentence that relevant (log-odds 6) reports an item: the list may not be empty. The talks
     # sentences (-1.4 at best) may report none.
-    assert choices.sure and schema["properties"]["territorial_control"]["minItems"] == 1
+    assert choices.least == 1 and schema["properties"]["territorial_control"]["minItems"] == 1
     talks = Choices.for_section(ARTICLE, "ceasefire_talks")
     talks_schema = constrain_schema(TalksSection.model_json_schema(), talks, "ceasefire_talks")
-    assert not talks.sure and "minItems" not in talks_schema["properties"]["ceasefire_talks"]
+    assert not talks.least and "minItems" not in talks_schema["properties"]["ceasefire_talks"]
     bounded = constrain_schema(TerritorySection.model_json_schema(), choices, "territorial_control", 4)
     assert bounded["properties"]["territorial_control"]["maxItems"] == 4
+
+
+def test_an_answer_holds_an_item_for_each_very_relevant_sentence_where_a_sentence_states_one():
+    article = (
+        "A Russian missile struck a power plant in Kharkiv on Monday, killing 4 people.\n"
+        "A Ukrainian drone hit an oil depot in the Lipetsk region, injuring 3 people.\n"
+        "Negotiators met in Geneva for a second round of talks on a ceasefire.\n"
+        "The ceasefire talks between Israel and Hamas in Doha were mediated by Qatar and Egypt."
+    )
+
+    def very_relevant(section):
+        return sum(score >= MANY_RELEVANCE for _, score in scored_candidates(article, section))
+
+    attacks = Choices.for_section(article, "attacks")
+    assert very_relevant("attacks") == 2 and attacks.least == 2
+    schema = constrain_schema(AttacksSection.model_json_schema(), attacks, "attacks", 5)
+    assert schema["properties"]["attacks"]["minItems"] == 2
+    bounded = constrain_schema(AttacksSection.model_json_schema(), attacks, "attacks", 1)
+    assert bounded["properties"]["attacks"]["minItems"] == 1  # never more than the grammar's bound
+    # Two talks sentences as relevant, but a round's news fills many: one talks item at least.
+    assert very_relevant("ceasefire_talks") == 2
+    assert Choices.for_section(article, "ceasefire_talks").least == 1
 
 
 def test_integer_fields_get_integer_choices_and_null():

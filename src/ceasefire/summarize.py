@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 from pydantic import BaseModel, Field
 
 from .backends import DEFAULT_MODEL, MODELS_KEPT, Backend, resolve_backend
-from .choices import Choices, candidates_id, constrain_overview, constrain_schema
+from .choices import Choices, candidates_id, constrain_overview, constrain_schema, cued_status
 from .chunking import Chunk, chunk_article, merge_chunk_summaries
 from .errors import ArticleTooLongError, CeasefireError, InvalidAnswerError, InvalidArticleError
 from .grounding import ground_evidence, split_sentences
@@ -103,7 +103,7 @@ class SectionRequest(NamedTuple):
 LEAD_SENTENCES = 5
 """Sentences a grammar backend reads for the overview: a news article's lead says what it is about."""
 
-PIPELINE_VERSION = 13
+PIPELINE_VERSION = 14
 """Bump when the extraction logic changes what a model is asked, or what is made of its answer:
 it is part of the eval cache key."""
 
@@ -296,7 +296,8 @@ class Summarizer:
                 answers.update(answer.model_dump())
             elif request.sentences is not None:
                 items = _quoting_sentences(article, request.sentences, getattr(answer, call.name), call.name)
-                answers[call.name] = _resting_on(request.firm, _one_per_fact(call.name, _distinct(items)))
+                items = _resting_on(request.firm, _one_per_fact(call.name, _distinct(items)))
+                answers[call.name] = _status_as_worded(call.name, items)
             else:
                 items = _distinct(getattr(answer, call.name))
                 answers[call.name] = self._grounded(article, request.messages, call, items, usage)
@@ -357,6 +358,16 @@ def _quoting_sentences(
 def _resting_on(firm: frozenset[tuple[int, int]], items: list[Any]) -> list[Any]:
     """The items with a sentence of `firm` (`Choices.firm`) among their evidence."""
     return [item for item in items if any((e.start, e.end) in firm for e in item.evidence)]
+
+
+def _status_as_worded(section: str, items: list[Any]) -> list[Any]:
+    """Guarantees with the status their sentences word (`choices.cued_status`), where they
+    word one."""
+    if section != "security_guarantees":
+        return items
+    for item in items:
+        item.status = cued_status(" ".join(e.quote for e in item.evidence)) or item.status
+    return items
 
 
 def _distinct(items: list[Any]) -> list[Any]:
