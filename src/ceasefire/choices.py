@@ -82,7 +82,8 @@ read after a model under a grammar has answered: where the wording holds the cue
 status, it replaces the model's. A tiny model picks the status poorly (dev: 7 of the 16
 guarantees it found), and on the teacher corpus the cue of exactly one status is in 234 of the
 579 guarantees' sentences, the right one in 163 (70%). Dev micro-F1 0.550 to 0.557 (guarantees'
-status 0.27 to 0.54). The same for talks' status changed nothing on dev (12 of 24 right)."""
+status 0.27 to 0.54); scored once on test it fell, 0.33 to 0.26. The same for talks' status
+changed nothing on dev (12 of 24 right)."""
 
 # Property names whose values are names, or numbers, of the article (their kind in schema.py).
 NAME_FIELDS = fields_of_kind(ArticleSummary, Kind.name)
