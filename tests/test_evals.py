@@ -219,7 +219,7 @@ def test_the_item_relevance_sweep_drops_the_items_on_weak_sentences(dataset, tmp
     """A stored run answering as a model under a grammar would: each gold item resting on the whole
     candidate sentence its evidence lies in. The sweep keeps every item at the candidates' own floor
     and fewer, and only those on sentences at least as relevant, as the threshold rises."""
-    relevance, results, items = {}, [], 0
+    relevance, results = [], []  # the log-odds of each item's sentence
     for sample in load_dataset(dataset, "dev"):
         answer = {}
         for section in SECTIONS:
@@ -235,9 +235,8 @@ def test_the_item_relevance_sweep_drops_the_items_on_weak_sentences(dataset, tmp
                 kept.append(
                     item.model_copy(update={"evidence": [Evidence(quote=quote, start=start, end=end)]})
                 )
-                relevance[sample.id, section, len(kept) - 1] = score
+                relevance.append(score)
             answer[section] = kept
-            items += len(kept)
         summary = sample.gold.model_copy(update=answer).model_dump_json()
         results.append(
             {
@@ -270,7 +269,7 @@ def test_the_item_relevance_sweep_drops_the_items_on_weak_sentences(dataset, tmp
     rows = load_sweep().sweep(store, "sweep-test", thresholds)
 
     assert [row["threshold"] for row in rows] == thresholds
-    assert [row["kept"] for row in rows] == [sum(s >= t for s in relevance.values()) for t in thresholds]
-    assert rows[0]["kept"] == items and rows[-1]["kept"] < items
+    assert [row["kept"] for row in rows] == [sum(s >= t for s in relevance) for t in thresholds]
+    assert rows[0]["kept"] == len(relevance) and rows[-1]["kept"] < len(relevance)
     recalls = [row["recall"] for row in rows]
     assert recalls == sorted(recalls, reverse=True) and recalls[-1] < recalls[0]
